@@ -42,8 +42,9 @@ type Tx interface {
 	// Scan calls fn for each key in ns starting with prefix, in key order,
 	// until fn returns an error (which Scan returns) or the keys run out.
 	Scan(ns, prefix string, fn func(key string, val []byte) error) error
-	// Next increments the counter ns/key, creating it at start, and returns
-	// the new value. Counters never go back, even after a delete.
+	// Next returns the next value of the counter ns/key: start when the
+	// counter does not exist yet (it is created with that value), else its
+	// value plus one. Counters never go back or repeat.
 	Next(ns, key string, start int64) (int64, error)
 }
 
