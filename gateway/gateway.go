@@ -1,0 +1,268 @@
+// Package gateway is imagegw's portable layer between the fronts and the
+// drivers: it opens the configured providers, picks the driver and provider
+// for each request, checks capabilities, makes sure every error carries a
+// model code, and runs the durable jobs that follow long operations.
+//
+// It knows no front's wire format.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imagegw/imagegw/drivers"
+	"github.com/imagegw/imagegw/model"
+	"github.com/imagegw/imagegw/store"
+)
+
+// Gateway holds the open providers and the job runner.
+type Gateway struct {
+	cfg       Config
+	store     store.Store
+	log       *slog.Logger
+	dataDir   string
+	providers map[string]*providerEntry // by provider name
+	byDriver  map[string][]string       // driver id → provider names, config order
+	driverIDs []string                  // enabled drivers, sorted
+	defDriver string
+	sealer    *sealer
+	jobs      *Jobs
+
+	closeOnce sync.Once
+}
+
+type providerEntry struct {
+	cfg  model.ProviderConfig
+	reg  drivers.Registration
+	prov drivers.Provider
+}
+
+// Options are the gateway's runtime dependencies.
+type Options struct {
+	Store   store.Store
+	Logger  *slog.Logger // nil: discard
+	DataDir string       // for the credential key and driver files
+}
+
+// New opens every configured provider (plus the default mock provider
+// "mock" unless one of that name is configured), resumes unfinished jobs and
+// returns the gateway. Close it when done.
+func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
+	if opts.Store == nil {
+		return nil, errors.New("gateway: a store is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, store: opts.Store, log: opts.Logger, dataDir: opts.DataDir,
+		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}}
+	var err error
+	if g.sealer, err = newSealer(opts.DataDir); err != nil {
+		return nil, err
+	}
+	provs := slices.Clone(cfg.Providers)
+	if !slices.ContainsFunc(provs, func(p model.ProviderConfig) bool { return p.Name == "mock" }) {
+		if reg, ok := drivers.Lookup("mock"); ok && reg.DefaultProvider != nil {
+			provs = append(provs, *reg.DefaultProvider)
+		}
+	}
+	env := drivers.Env{Store: opts.Store, Logger: opts.Logger, DataDir: opts.DataDir}
+	for _, pc := range provs {
+		reg, _ := drivers.Lookup(pc.Driver)
+		pc = g.withMockDefaults(pc)
+		p, err := reg.Open(ctx, pc, env)
+		if err != nil {
+			g.closeProviders()
+			return nil, fmt.Errorf("opening provider %s (driver %s): %w", pc.Name, pc.Driver, err)
+		}
+		g.providers[pc.Name] = &providerEntry{cfg: pc, reg: reg, prov: p}
+		if len(g.byDriver[pc.Driver]) == 0 {
+			g.driverIDs = append(g.driverIDs, pc.Driver)
+		}
+		g.byDriver[pc.Driver] = append(g.byDriver[pc.Driver], pc.Name)
+	}
+	slices.Sort(g.driverIDs)
+	g.defDriver = strings.ToLower(cfg.DefaultDriver)
+	if g.defDriver == "" {
+		g.defDriver = "mock"
+		if len(g.byDriver["mock"]) == 0 && len(g.driverIDs) > 0 {
+			g.defDriver = g.driverIDs[0]
+		}
+	}
+	if len(g.byDriver[g.defDriver]) == 0 {
+		g.closeProviders()
+		return nil, fmt.Errorf("config: default_driver %q has no provider (enabled: %s)", g.defDriver, strings.Join(g.driverIDs, ", "))
+	}
+	if dp := strings.ToLower(cfg.DefaultProvider); dp != "" && !slices.Contains(g.byDriver[g.defDriver], dp) {
+		g.closeProviders()
+		return nil, fmt.Errorf("config: default_provider %q is not a provider of driver %s", dp, g.defDriver)
+	}
+	g.jobs = newJobs(g)
+	if err := g.jobs.resume(ctx); err != nil {
+		g.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// withMockDefaults fills a mock provider's settings from the gateway-wide
+// mock flags, unless the provider sets them itself.
+func (g *Gateway) withMockDefaults(pc model.ProviderConfig) model.ProviderConfig {
+	if pc.Driver != "mock" {
+		return pc
+	}
+	s := map[string]any{}
+	for k, v := range pc.Settings {
+		s[k] = v
+	}
+	if _, ok := s["synthetic_images"]; !ok && g.cfg.MockImages > 0 {
+		s["synthetic_images"] = g.cfg.MockImages
+	}
+	if _, ok := s["create_delay"]; !ok && g.cfg.MockCreateDelay != nil {
+		s["create_delay"] = g.cfg.MockCreateDelay.String()
+	}
+	pc.Settings = s
+	return pc
+}
+
+func (g *Gateway) closeProviders() {
+	for _, p := range g.providers {
+		_ = p.prov.Close()
+	}
+}
+
+// Close stops the job runner (jobs resume at the next start) and closes the
+// providers. It does not close the store.
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		if g.jobs != nil {
+			g.jobs.close()
+		}
+		g.closeProviders()
+	})
+	return nil
+}
+
+// Store returns the gateway's store.
+func (g *Gateway) Store() store.Store { return g.store }
+
+// Logger returns the gateway's logger.
+func (g *Gateway) Logger() *slog.Logger { return g.log }
+
+// Config returns the configuration the gateway runs with.
+func (g *Gateway) Config() Config { return g.cfg }
+
+// Jobs returns the job runner.
+func (g *Gateway) Jobs() *Jobs { return g.jobs }
+
+// Drivers describes the enabled drivers, sorted by id.
+func (g *Gateway) Drivers() []model.DriverInfo {
+	out := make([]model.DriverInfo, 0, len(g.driverIDs))
+	for _, id := range g.driverIDs {
+		reg, _ := drivers.Lookup(id)
+		out = append(out, model.DriverInfo{ID: id, Name: reg.Name, Providers: slices.Clone(g.byDriver[id])})
+	}
+	return out
+}
+
+// Driver describes one enabled driver, or returns model.NotFound.
+func (g *Gateway) Driver(id string) (model.DriverInfo, error) {
+	for _, d := range g.Drivers() {
+		if d.ID == strings.ToLower(id) {
+			return d, nil
+		}
+	}
+	return model.DriverInfo{}, model.Errorf(model.NotFound, "driver %s not found", id)
+}
+
+// ProviderConfig returns a configured provider's configuration, or
+// model.NotFound.
+func (g *Gateway) ProviderConfig(name string) (model.ProviderConfig, error) {
+	p, ok := g.providers[strings.ToLower(name)]
+	if !ok {
+		return model.ProviderConfig{}, model.Errorf(model.NotFound, "provider %s not found", name)
+	}
+	return p.cfg, nil
+}
+
+// Selection is what a request asked for; empty fields mean "the default".
+type Selection struct {
+	Driver   string
+	Provider string
+}
+
+// Target is a resolved selection: an enabled driver and one of its
+// configured providers.
+type Target struct {
+	Driver   string
+	Provider string
+}
+
+// Defaults returns the target used when a request selects nothing.
+func (g *Gateway) Defaults() Target {
+	t, _ := g.Resolve(Selection{})
+	return t
+}
+
+// Resolve applies the defaults to sel and checks it. An unknown driver or a
+// provider not configured for the driver is model.InvalidArgument, with
+// the valid values in the message.
+func (g *Gateway) Resolve(sel Selection) (Target, error) {
+	drv := strings.ToLower(strings.TrimSpace(sel.Driver))
+	if drv == "" {
+		drv = g.defDriver
+	}
+	provs, ok := g.byDriver[drv]
+	if !ok {
+		return Target{}, model.Errorf(model.InvalidArgument, "unknown driver %q; valid drivers: %s", sel.Driver, strings.Join(g.driverIDs, ", "))
+	}
+	prov := strings.ToLower(strings.TrimSpace(sel.Provider))
+	if prov == "" {
+		prov = provs[0]
+		if dp := strings.ToLower(g.cfg.DefaultProvider); dp != "" && slices.Contains(provs, dp) {
+			prov = dp
+		}
+	}
+	if !slices.Contains(provs, prov) {
+		return Target{}, model.Errorf(model.InvalidArgument, "provider %q is not configured for driver %s; valid providers: %s", sel.Provider, drv, strings.Join(provs, ", "))
+	}
+	return Target{Driver: drv, Provider: prov}, nil
+}
+
+// Open connects to target's provider with creds (empty: the provider's
+// server-side credentials) and returns a session for one request or job.
+func (g *Gateway) Open(ctx context.Context, t Target, creds model.Credentials) (*Session, error) {
+	pe, ok := g.providers[t.Provider]
+	if !ok || pe.cfg.Driver != t.Driver {
+		return nil, model.Errorf(model.InvalidArgument, "provider %q is not configured for driver %s", t.Provider, t.Driver)
+	}
+	d, err := pe.prov.Connect(ctx, creds)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return &Session{Target: t, g: g, d: d, creds: creds}, nil
+}
+
+// classify makes sure err carries a model code: errors without one become
+// model.Internal (the cloud's raw text stays in the cause, not the message).
+func classify(err error) error {
+	switch model.CodeOf(err) {
+	case model.OK:
+		return nil
+	case model.Unknown:
+		return model.Wrap(model.Internal, err, "internal error")
+	}
+	return err
+}
+
+// pollDefault is the first wait between job polls.
+const pollDefault = time.Second

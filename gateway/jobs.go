@@ -1,0 +1,345 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/imagegw/imagegw/model"
+	"github.com/imagegw/imagegw/store"
+)
+
+// Store namespaces the job runner uses.
+const (
+	nsJobs     = "jobs"
+	nsJobIndex = "jobs_by_target" // driver/provider/target → job id
+)
+
+// maxJobAge is how long a job may stay running before the runner gives up.
+const maxJobAge = 24 * time.Hour
+
+// maxPoll caps the backoff between polls.
+const maxPoll = 30 * time.Second
+
+// JobMeta is what a front adds to a job it starts.
+type JobMeta struct {
+	Account string            // the CloudAPI login, if any
+	Params  map[string]string // kind-specific inputs, kept with the job
+}
+
+// jobRecord is a job as the store keeps it.
+type jobRecord struct {
+	Job   model.Job
+	Creds []byte `json:",omitempty"` // sealed credentials to follow it with
+}
+
+// Jobs records long operations durably and follows each with its own
+// goroutine until a terminal state, polling the driver with backoff. Jobs
+// still running at a restart are resumed by New.
+type Jobs struct {
+	g      *Gateway
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	poll   time.Duration
+
+	mu    sync.Mutex
+	hooks []func(context.Context, model.Job)
+	subs  map[string][]chan struct{}
+	now   func() time.Time
+}
+
+func newJobs(g *Gateway) *Jobs {
+	ctx, cancel := context.WithCancel(context.Background())
+	poll := g.cfg.JobPollInterval
+	if poll <= 0 {
+		poll = pollDefault
+	}
+	return &Jobs{g: g, ctx: ctx, cancel: cancel, poll: poll, subs: map[string][]chan struct{}{}, now: time.Now}
+}
+
+// OnFinish registers fn to be called, in the job's goroutine, each time a
+// job reaches a terminal state (also for jobs resumed after a restart).
+// Register hooks before serving requests.
+func (j *Jobs) OnFinish(fn func(context.Context, model.Job)) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.hooks = append(j.hooks, fn)
+}
+
+func (j *Jobs) close() {
+	j.cancel()
+	j.wg.Wait()
+}
+
+func indexKey(driver, provider, target string) string {
+	return driver + "/" + provider + "/" + target
+}
+
+// start records a job for img, made by sess, and follows it unless img is
+// already terminal.
+func (j *Jobs) start(ctx context.Context, sess *Session, kind string, img model.Image, meta JobMeta) (model.Job, error) {
+	now := j.now().UTC()
+	job := model.Job{
+		ID: uuid.NewString(), Kind: kind, Driver: sess.Target.Driver, Provider: sess.Target.Provider,
+		Target: img.ID, Account: meta.Account, State: model.JobRunning, Created: now, Updated: now,
+		Params: meta.Params,
+	}
+	job.Log = append(job.Log, model.JobLogEntry{Time: now, Message: fmt.Sprintf("%s started: image %s is %s", kind, img.ID, img.State)})
+	sealed, err := j.g.sealer.seal(sess.creds)
+	if err != nil {
+		return model.Job{}, model.Wrap(model.Internal, err, "sealing job credentials")
+	}
+	terminal := img.Terminal()
+	if terminal {
+		j.settle(&job, img)
+	}
+	rec := jobRecord{Job: job, Creds: sealed}
+	if err := j.g.store.Update(ctx, func(tx store.Tx) error {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := tx.Insert(nsJobs, job.ID, b); err != nil {
+			return err
+		}
+		return tx.Put(nsJobIndex, indexKey(job.Driver, job.Provider, job.Target), []byte(job.ID))
+	}); err != nil {
+		return model.Job{}, model.Wrap(model.Internal, err, "recording job")
+	}
+	if terminal {
+		j.finished(job)
+	} else {
+		j.follow(rec)
+	}
+	return job, nil
+}
+
+// settle sets job's terminal state from img's.
+func (j *Jobs) settle(job *model.Job, img model.Image) {
+	now := j.now().UTC()
+	job.Updated = now
+	if strings.EqualFold(img.State, model.ImageAvailable) {
+		job.State = model.JobSucceeded
+		job.Log = append(job.Log, model.JobLogEntry{Time: now, Message: fmt.Sprintf("image %s is %s", img.ID, img.State)})
+		return
+	}
+	job.State = model.JobFailed
+	job.Error = img.StateReason
+	if job.Error == "" {
+		job.Error = fmt.Sprintf("image %s ended in state %s", img.ID, img.State)
+	}
+	job.Log = append(job.Log, model.JobLogEntry{Time: now, Message: "failed: " + job.Error})
+}
+
+func (j *Jobs) fail(job *model.Job, msg string) {
+	now := j.now().UTC()
+	job.State, job.Error, job.Updated = model.JobFailed, msg, now
+	job.Log = append(job.Log, model.JobLogEntry{Time: now, Message: "failed: " + msg})
+}
+
+func (j *Jobs) follow(rec jobRecord) {
+	j.wg.Add(1)
+	go func() {
+		defer j.wg.Done()
+		j.run(rec)
+	}()
+}
+
+// run polls the job's image until it is terminal, the job is too old, or
+// the runner closes (the job then resumes at the next start).
+func (j *Jobs) run(rec jobRecord) {
+	job := rec.Job
+	log := j.g.log.With("job", job.ID, "kind", job.Kind, "driver", job.Driver, "provider", job.Provider, "image", job.Target)
+	creds, err := j.g.sealer.open(rec.Creds)
+	if err != nil {
+		j.fail(&job, "cannot resume: "+err.Error())
+		j.save(job, rec.Creds)
+		return
+	}
+	wait := j.poll
+	lastErr := ""
+	for {
+		select {
+		case <-j.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, maxPoll)
+		job.Attempts++
+		img, err := j.poll1(job, creds)
+		switch code := model.CodeOf(err); {
+		case err == nil && img.Terminal():
+			j.settle(&job, img)
+		case code == model.NotFound:
+			j.fail(&job, fmt.Sprintf("image %s disappeared", job.Target))
+		case code == model.Unauthenticated || code == model.PermissionDenied:
+			j.fail(&job, "the cloud refused the job's credentials: "+model.MessageOf(err))
+		case code == model.Canceled && j.ctx.Err() != nil:
+			return
+		case err != nil:
+			if msg := model.MessageOf(err); msg != lastErr {
+				lastErr = msg
+				job.Log = append(job.Log, model.JobLogEntry{Time: j.now().UTC(), Message: "poll failed, retrying: " + msg})
+				log.Warn("job poll failed", "err", err)
+				j.save(job, rec.Creds)
+			}
+		}
+		if !job.Terminal() && j.now().Sub(job.Created) > maxJobAge {
+			j.fail(&job, fmt.Sprintf("gave up after %v", maxJobAge))
+		}
+		if job.Terminal() {
+			j.save(job, rec.Creds)
+			log.Info("job finished", "state", job.State, "error", job.Error, "polls", job.Attempts)
+			j.finished(job)
+			return
+		}
+	}
+}
+
+func (j *Jobs) poll1(job model.Job, creds model.Credentials) (model.Image, error) {
+	ctx, cancel := context.WithTimeout(j.ctx, time.Minute)
+	defer cancel()
+	sess, err := j.g.Open(ctx, Target{Driver: job.Driver, Provider: job.Provider}, creds)
+	if err != nil {
+		return model.Image{}, err
+	}
+	return sess.GetImage(ctx, job.Target)
+}
+
+func (j *Jobs) save(job model.Job, creds []byte) {
+	if job.Terminal() {
+		creds = nil // no longer needed: do not keep them
+	}
+	b, err := json.Marshal(jobRecord{Job: job, Creds: creds})
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = store.Put(ctx, j.g.store, nsJobs, job.ID, b)
+	}
+	if err != nil {
+		j.g.log.Error("saving job", "job", job.ID, "err", err)
+	}
+}
+
+// finished runs the hooks and wakes waiters.
+func (j *Jobs) finished(job model.Job) {
+	j.mu.Lock()
+	hooks := slices.Clone(j.hooks)
+	subs := j.subs[job.ID]
+	delete(j.subs, job.ID)
+	j.mu.Unlock()
+	for _, h := range hooks {
+		h(j.ctx, job)
+	}
+	for _, c := range subs {
+		close(c)
+	}
+}
+
+// resume follows every job that was running when the gateway stopped.
+func (j *Jobs) resume(ctx context.Context) error {
+	var recs []jobRecord
+	err := j.g.store.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(nsJobs, "", func(_ string, v []byte) error {
+			var rec jobRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			if !rec.Job.Terminal() {
+				recs = append(recs, rec)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("resuming jobs: %w", err)
+	}
+	for _, rec := range recs {
+		if _, ok := j.g.providers[rec.Job.Provider]; !ok {
+			j.fail(&rec.Job, fmt.Sprintf("provider %s is no longer configured", rec.Job.Provider))
+			j.save(rec.Job, nil)
+			continue
+		}
+		rec.Job.Log = append(rec.Job.Log, model.JobLogEntry{Time: j.now().UTC(), Message: "resumed after a restart"})
+		j.g.log.Info("resuming job", "job", rec.Job.ID, "kind", rec.Job.Kind, "image", rec.Job.Target)
+		j.follow(rec)
+	}
+	return nil
+}
+
+// Get returns a job, or model.NotFound.
+func (j *Jobs) Get(ctx context.Context, id string) (model.Job, error) {
+	v, err := store.Get(ctx, j.g.store, nsJobs, id)
+	if model.IsNotFound(err) {
+		return model.Job{}, model.Errorf(model.NotFound, "job %s not found", id)
+	}
+	if err != nil {
+		return model.Job{}, err
+	}
+	var rec jobRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return model.Job{}, model.Wrap(model.Internal, err, "corrupt job %s", id)
+	}
+	return rec.Job, nil
+}
+
+// ForImage returns the latest job that drove an image, or model.NotFound.
+func (j *Jobs) ForImage(ctx context.Context, t Target, imageID string) (model.Job, error) {
+	v, err := store.Get(ctx, j.g.store, nsJobIndex, indexKey(t.Driver, t.Provider, imageID))
+	if model.IsNotFound(err) {
+		return model.Job{}, model.Errorf(model.NotFound, "no job for image %s", imageID)
+	}
+	if err != nil {
+		return model.Job{}, err
+	}
+	return j.Get(ctx, string(v))
+}
+
+// List returns every job, oldest first.
+func (j *Jobs) List(ctx context.Context) ([]model.Job, error) {
+	out := []model.Job{}
+	err := j.g.store.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(nsJobs, "", func(_ string, v []byte) error {
+			var rec jobRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			out = append(out, rec.Job)
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b model.Job) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, err
+}
+
+// Wait blocks until job id is terminal or ctx ends, and returns it.
+func (j *Jobs) Wait(ctx context.Context, id string) (model.Job, error) {
+	for {
+		ch := make(chan struct{})
+		j.mu.Lock()
+		j.subs[id] = append(j.subs[id], ch)
+		j.mu.Unlock()
+		job, err := j.Get(ctx, id)
+		if err != nil || job.Terminal() {
+			return job, err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return job, ctx.Err()
+		case <-time.After(time.Second): // jobs of another replica
+		}
+	}
+}
