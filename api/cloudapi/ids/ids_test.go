@@ -34,12 +34,12 @@ func TestSpecVectors(t *testing.T) {
 
 func TestIsUUID(t *testing.T) {
 	for s, want := range map[string]bool{
-		"1d7d3268-b4b6-5b27-af09-69ee5896f88d":     true,
-		"1D7D3268-B4B6-5B27-AF09-69EE5896F88D":     true,
-		"img1":                                     false,
-		"1d7d3268b4b65b27af0969ee5896f88d":         false,
+		"1d7d3268-b4b6-5b27-af09-69ee5896f88d":      true,
+		"1D7D3268-B4B6-5B27-AF09-69EE5896F88D":      true,
+		"img1":                                      false,
+		"1d7d3268b4b65b27af0969ee5896f88d":          false,
 		"urn:uuid:1d7d3268-b4b6-5b27-af09-69ee5896": false,
-		"":                                         false,
+		"": false,
 	} {
 		if IsUUID(s) != want {
 			t.Errorf("IsUUID(%q) = %v", s, !want)
