@@ -55,6 +55,9 @@ type Error struct {
 	// RetryAfter, for ResourceExhausted and Unavailable, is how long a client
 	// should wait before trying again; zero means unknown.
 	RetryAfter time.Duration
+	// InjectedStatus, when set, asks fronts to answer with this HTTP status:
+	// only fault injection (the mock's realms 500..504) uses it.
+	InjectedStatus int
 }
 
 // Error implements error. It shows the message and, if any, the cause.

@@ -184,6 +184,9 @@ func (d *Driver) Features() model.Features {
 // view resolves the stored image's state at the current time.
 func (d *Driver) view(s storedImage) model.Image {
 	img := s.Image
+	if _, off := img.Created.Zone(); off == 2*3600 {
+		img.Created = img.Created.In(seedTime.Location()) // keep the name CEST through JSON
+	}
 	if img.State == model.ImagePending && !d.p.now().Before(s.ReadyAt) {
 		if s.Fail {
 			img.State = model.ImageFailed
@@ -438,7 +441,9 @@ func (d *Driver) GetRealm(ctx context.Context, id string) (model.Realm, error) {
 		return model.Realm{}, err
 	}
 	if code, ok := faultRealms[id]; ok {
-		return model.Realm{}, model.Errorf(code, "mock: injected fault %s for realm %s", id, id)
+		e := model.Errorf(code, "mock: injected fault for realm %s", id)
+		fmt.Sscan(id, &e.InjectedStatus)
+		return model.Realm{}, e
 	}
 	for _, r := range realms() {
 		if r.ID == id {

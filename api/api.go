@@ -1,0 +1,298 @@
+// Package api holds what every front shares: request ids, panic recovery,
+// access logs, matrix-parameter parsing, credentials, and sending bodies
+// with strong ETags. Each front (api/deltacloud, api/cloudapi, ...) is its
+// own package; api/server mounts them all on one router.
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Version is imagegw's version, sent in the Server header.
+const Version = "0.1.0"
+
+// ServerHeader is the Server header's value.
+const ServerHeader = "imagegw/" + Version
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyMatrix
+	keyRawPath
+)
+
+// RequestID returns the request's id (set by WithRequestID), or "".
+func RequestID(ctx context.Context) string {
+	s, _ := ctx.Value(keyRequestID).(string)
+	return s
+}
+
+// WithRequestID gives every request a new UUID, in its context and in the
+// Request-Id response header, and sets the Server header.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := uuid.NewString()
+		w.Header().Set("Request-Id", id)
+		w.Header().Set("Server", ServerHeader)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+	})
+}
+
+// StatusRecorder remembers the status and size a handler wrote.
+type StatusRecorder struct {
+	http.ResponseWriter
+	Status int
+	Bytes  int64
+}
+
+// WriteHeader records the status.
+func (s *StatusRecorder) WriteHeader(code int) {
+	if s.Status == 0 {
+		s.Status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Write records the size.
+func (s *StatusRecorder) Write(b []byte) (int, error) {
+	if s.Status == 0 {
+		s.Status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.Bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (s *StatusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Logging writes one structured access-log line per request.
+func Logging(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := &StatusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			if rec.Status == 0 {
+				rec.Status = http.StatusOK
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("request_id", RequestID(r.Context())),
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.Status), slog.Int64("bytes", rec.Bytes),
+				slog.Duration("duration", time.Since(start)))
+		})
+	}
+}
+
+// PanicWriter writes a front's own 500 answer after a panic.
+type PanicWriter func(w http.ResponseWriter, r *http.Request)
+
+// Recover turns a panic in next into a logged stack and a 500 written by
+// onPanic (or plain text), so no panic reaches a client as a dropped
+// connection. http.ErrAbortHandler is re-raised, as net/http expects.
+func Recover(log *slog.Logger, onPanic PanicWriter) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic serving request", "request_id", RequestID(r.Context()),
+					"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if onPanic != nil {
+					onPanic(w, r)
+					return
+				}
+				http.Error(w, "internal error, request id "+RequestID(r.Context()), http.StatusInternalServerError)
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Matrix holds the matrix parameters of a path, by the segment that
+// carried them: "/api;driver=ec2/images;instance_id=i1" gives
+// {"api": {"driver": "ec2"}, "images": {"instance_id": "i1"}}.
+type Matrix map[string]map[string]string
+
+// Get returns the parameter name of segment seg, or "".
+func (m Matrix) Get(seg, name string) string { return m[seg][name] }
+
+// MatrixOf returns the matrix parameters StripMatrix took off the request.
+func MatrixOf(ctx context.Context) Matrix {
+	m, _ := ctx.Value(keyMatrix).(Matrix)
+	return m
+}
+
+// RawPath returns the request's path and query exactly as received, before
+// StripMatrix rewrote the path.
+func RawPath(r *http.Request) string {
+	if s, ok := r.Context().Value(keyRawPath).(string); ok {
+		return s
+	}
+	return r.URL.RequestURI()
+}
+
+// ParseMatrix splits matrix parameters off each segment of path. A
+// parameter without a name or without "=" is an error.
+func ParseMatrix(path string) (string, Matrix, error) {
+	if !strings.Contains(path, ";") {
+		return path, nil, nil
+	}
+	segs := strings.Split(path, "/")
+	m := Matrix{}
+	for i, seg := range segs {
+		name, params, found := strings.Cut(seg, ";")
+		if !found {
+			continue
+		}
+		segs[i] = name
+		kv := map[string]string{}
+		for _, p := range strings.Split(params, ";") {
+			k, v, ok := strings.Cut(p, "=")
+			if !ok || k == "" {
+				return "", nil, fmt.Errorf("malformed matrix parameters %q in path segment %q", ";"+params, seg)
+			}
+			kv[strings.ToLower(k)] = v
+		}
+		m[name] = kv
+	}
+	return strings.Join(segs, "/"), m, nil
+}
+
+// StripMatrix removes matrix parameters from the request path before
+// routing and keeps them in the context. onError answers a malformed path.
+func StripMatrix(onError func(w http.ResponseWriter, r *http.Request, err error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			raw := r.URL.RequestURI()
+			ctx := context.WithValue(r.Context(), keyRawPath, raw)
+			p := r.URL.Path
+			if r.URL.RawPath != "" {
+				p = r.URL.RawPath
+			}
+			clean, m, err := ParseMatrix(p)
+			if err != nil {
+				onError(w, r.WithContext(ctx), err)
+				return
+			}
+			if m != nil {
+				r2 := r.Clone(context.WithValue(ctx, keyMatrix, m))
+				r2.URL.RawPath = ""
+				r2.URL.Path = clean
+				next.ServeHTTP(w, r2)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// bufLimit is how much of a body Send keeps in memory; beyond it Send
+// streams the body in a second pass, so memory does not grow with a list.
+const bufLimit = 256 << 10
+
+type hashBuffer struct {
+	h        hash.Hash
+	buf      bytes.Buffer
+	overflow bool
+}
+
+func (b *hashBuffer) Write(p []byte) (int, error) {
+	b.h.Write(p)
+	if !b.overflow {
+		if b.buf.Len()+len(p) > bufLimit {
+			b.overflow = true
+			b.buf = bytes.Buffer{}
+		} else {
+			b.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+// Send writes a 200 or 201 body with a strong ETag (the quoted hex MD5 of
+// the body) and answers 304 when a GET or HEAD's If-None-Match matches.
+// write must produce the same bytes each time it is called: a body larger
+// than 256 KiB is produced twice (once to hash it, once to stream it)
+// rather than held in memory.
+func Send(w http.ResponseWriter, r *http.Request, status int, contentType string, write func(io.Writer) error) error {
+	hb := &hashBuffer{h: md5.New()}
+	if err := write(hb); err != nil {
+		return err
+	}
+	etag := `"` + hex.EncodeToString(hb.h.Sum(nil)) + `"`
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "max-age=0, private, must-revalidate")
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && ETagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	h.Set("Content-Type", contentType)
+	if !hb.overflow {
+		h.Set("Content-Length", strconv.Itoa(hb.buf.Len()))
+		w.WriteHeader(status)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(hb.buf.Bytes())
+		}
+		return nil
+	}
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	return write(w)
+}
+
+// ETagMatches reports whether an If-None-Match header value (a list of
+// tags, or "*") matches etag.
+func ETagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		t = strings.TrimPrefix(t, "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// LimitBody caps the request body at n bytes: a declared larger length
+// is refused at once through tooLarge, and reads past n fail with
+// *http.MaxBytesError.
+func LimitBody(n int64, tooLarge func(w http.ResponseWriter, r *http.Request)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				tooLarge(w, r)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}

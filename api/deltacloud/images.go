@@ -1,0 +1,423 @@
+package deltacloud
+
+import (
+	"cmp"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/imagegw/imagegw/gateway"
+	"github.com/imagegw/imagegw/model"
+	"github.com/imagegw/imagegw/render"
+)
+
+func gatewaySel(d, p string) gateway.Selection { return gateway.Selection{Driver: d, Provider: p} }
+
+type ref struct {
+	ID   string `json:"id"`
+	Href string `json:"href"`
+	Rel  string `json:"rel,omitempty"`
+}
+
+type imageJSON struct {
+	ID               string        `json:"id"`
+	Href             string        `json:"href"`
+	Name             string        `json:"name"`
+	Description      string        `json:"description"`
+	OwnerID          string        `json:"owner_id"`
+	Architecture     string        `json:"architecture"`
+	State            string        `json:"state"`
+	CreationTime     string        `json:"creation_time,omitempty"`
+	HardwareProfiles []ref         `json:"hardware_profiles"`
+	RootType         string        `json:"root_type"`
+	Actions          []render.Link `json:"actions"`
+}
+
+// imageView is an image with everything its representations need.
+type imageView struct {
+	img      model.Image
+	href     string
+	profiles []ref
+	actions  []render.Link
+}
+
+func (c *call) imageView(img model.Image, allProfiles []string) imageView {
+	ids := img.HardwareProfiles
+	if ids == nil {
+		ids = allProfiles
+	}
+	v := imageView{img: img, href: c.href("images", img.ID), profiles: make([]ref, 0, len(ids))}
+	for _, id := range ids {
+		v.profiles = append(v.profiles, ref{ID: id, Href: c.href("hardware_profiles", id), Rel: "hardware_profile"})
+	}
+	v.actions = []render.Link{{Rel: "destroy_image", Method: "delete", Href: v.href}}
+	return v
+}
+
+func creationTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.UnixDate)
+}
+
+func (v imageView) xml(x *render.XML) {
+	x.Start("image", render.A("href", v.href), render.A("id", v.img.ID))
+	x.Text("name", v.img.Name)
+	x.Text("description", v.img.Description)
+	x.Text("owner_id", v.img.OwnerID)
+	x.Text("architecture", v.img.Architecture)
+	x.Text("state", strings.ToUpper(v.img.State))
+	if ct := creationTime(v.img.Created); ct != "" {
+		x.Text("creation_time", ct)
+	}
+	x.Start("hardware_profiles")
+	for _, p := range v.profiles {
+		x.Empty("hardware_profile", render.A("rel", p.Rel), render.A("id", p.ID), render.A("href", p.Href))
+	}
+	x.End()
+	x.Text("root_type", v.img.RootType)
+	x.Links(v.actions)
+	x.End()
+}
+
+func (v imageView) json() imageJSON {
+	return imageJSON{ID: v.img.ID, Href: v.href, Name: v.img.Name, Description: v.img.Description,
+		OwnerID: v.img.OwnerID, Architecture: v.img.Architecture, State: strings.ToUpper(v.img.State),
+		CreationTime: creationTime(v.img.Created), HardwareProfiles: v.profiles, RootType: v.img.RootType,
+		Actions: v.actions}
+}
+
+func (v imageView) html(h *render.HTML) {
+	h.Raw("<dl>")
+	h.Field("id", v.img.ID)
+	h.Field("name", v.img.Name)
+	h.Field("description", v.img.Description)
+	h.Field("owner_id", v.img.OwnerID)
+	h.Field("architecture", v.img.Architecture)
+	h.Field("state", strings.ToUpper(v.img.State))
+	h.Field("creation_time", creationTime(v.img.Created))
+	h.Field("root_type", v.img.RootType)
+	h.Raw("<dt>hardware_profiles</dt><dd>")
+	for _, p := range v.profiles {
+		h.Link(p.Href, p.ID)
+		h.Raw(" ")
+	}
+	h.Raw("</dd></dl><p>")
+	for _, a := range v.actions {
+		h.Action(a)
+	}
+	h.Raw("</p>")
+}
+
+// profileIDs lists the provider's profile ids, for images whose driver
+// cannot tell which fit.
+func profileIDs(c *call, sess *gateway.Session) ([]string, error) {
+	hps, err := sess.ListHardwareProfiles(c.r.Context(), "")
+	if err != nil {
+		return nil, err
+	}
+	sortProfiles(hps)
+	ids := make([]string, len(hps))
+	for i, hp := range hps {
+		ids[i] = hp.ID
+	}
+	return ids, nil
+}
+
+func (f *Front) listImages(c *call) error {
+	sess, err := c.session()
+	if err != nil {
+		return err
+	}
+	q := c.r.URL.Query()
+	imgs, err := sess.ListImages(c.r.Context(), model.ImageQuery{
+		OwnerID: q.Get("owner_id"), Architecture: q.Get("architecture"), Name: q.Get("name"), State: q.Get("state")})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(imgs, func(a, b model.Image) int {
+		return cmp.Or(cmp.Compare(a.OwnerID, b.OwnerID), cmp.Compare(a.Description, b.Description), cmp.Compare(a.ID, b.ID))
+	})
+	var all []string
+	if slices.ContainsFunc(imgs, func(i model.Image) bool { return i.HardwareProfiles == nil }) {
+		if all, err = profileIDs(c, sess); err != nil {
+			return err
+		}
+	}
+	return c.send(http.StatusOK, func(x *render.XML) {
+		x.Start("images")
+		for i, img := range imgs {
+			c.imageView(img, all).xml(x)
+			if i%256 == 255 {
+				x.Flush()
+			}
+		}
+		x.End()
+	}, func(w io.Writer) error {
+		return render.JSONList(w, "images", imgs, func(img model.Image) any {
+			return map[string]any{"image": c.imageView(img, all).json()}
+		})
+	}, "Images", func(h *render.HTML) {
+		h.Header("id", "name", "description", "owner_id", "architecture", "state")
+		for _, img := range imgs {
+			h.Row(c.href("images", img.ID), img.ID, img.Name, img.Description, img.OwnerID, img.Architecture, strings.ToUpper(img.State))
+		}
+		h.Raw("</table>")
+	})
+}
+
+func (f *Front) sendImage(c *call, status int, sess *gateway.Session, img model.Image) error {
+	var all []string
+	if img.HardwareProfiles == nil {
+		var err error
+		if all, err = profileIDs(c, sess); err != nil {
+			return err
+		}
+	}
+	v := c.imageView(img, all)
+	return c.send(status, v.xml, func(w io.Writer) error {
+		return render.JSON(w, map[string]any{"image": v.json()})
+	}, "Image "+img.ID, v.html)
+}
+
+func (f *Front) getImage(c *call) error {
+	sess, err := c.session()
+	if err != nil {
+		return err
+	}
+	img, err := sess.GetImage(c.r.Context(), mux.Vars(c.r)["id"])
+	if err != nil {
+		return err
+	}
+	return f.sendImage(c, http.StatusOK, sess, img)
+}
+
+func (f *Front) deleteImage(c *call) error {
+	sess, err := c.session()
+	if err != nil {
+		return err
+	}
+	if err := sess.DeleteImage(c.r.Context(), mux.Vars(c.r)["id"]); err != nil {
+		return err
+	}
+	if c.format == fmtHTML {
+		http.Redirect(c.w, c.r, c.href("images"), http.StatusSeeOther)
+		return nil
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// createParamNames are the parameters POST /api/images reads itself; any
+// other parameter goes to the driver as an option.
+var createParamNames = map[string]bool{"instance_id": true, "name": true, "description": true, "format": true, "_method": true, "force_auth": true}
+
+func (f *Front) createImage(c *call) error {
+	params, err := createParams(c.r)
+	if err != nil {
+		return err
+	}
+	req := model.CreateImage{InstanceID: params["instance_id"], Name: params["name"], Description: params["description"]}
+	if req.InstanceID == "" {
+		return model.Errorf(model.InvalidArgument, "Required parameter instance_id is missing")
+	}
+	for k, v := range params {
+		if !createParamNames[k] {
+			if req.Options == nil {
+				req.Options = map[string]string{}
+			}
+			req.Options[k] = v
+		}
+	}
+	sess, err := c.session()
+	if err != nil {
+		return err
+	}
+	img, job, err := sess.CreateImage(c.r.Context(), req, gateway.JobMeta{})
+	if err != nil {
+		return err
+	}
+	c.w.Header().Set("Location", c.href("images", img.ID))
+	if job.ID != "" {
+		c.w.Header().Set("X-Job-Id", job.ID)
+		c.w.Header().Add("Link", fmt.Sprintf("<%s>; rel=\"job\"", c.href("jobs", job.ID)))
+	}
+	return f.sendImage(c, http.StatusCreated, sess, img)
+}
+
+// createParams merges, in increasing precedence, the images segment's
+// matrix parameters, the query string and the body.
+func createParams(r *http.Request) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range matrixOf(r, "images") {
+		out[k] = v
+	}
+	for k, vs := range r.URL.Query() {
+		if len(vs) > 0 {
+			out[k] = vs[0]
+		}
+	}
+	body, err := bodyParams(r)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range body {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return mbe
+		}
+		return model.Errorf(model.InvalidArgument, "malformed form body: %v", err)
+	}
+	return nil
+}
+
+func bodyParams(r *http.Request) (map[string]string, error) {
+	out := map[string]string{}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		if len(strings.TrimSpace(string(b))) > 0 {
+			return nil, fmt.Errorf("%w: a body needs a Content-Type (form, multipart, JSON or XML)", errUnsupportedMedia)
+		}
+		return out, nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return nil, model.Errorf(model.InvalidArgument, "malformed Content-Type %q", ct)
+	}
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		if err := parseForm(r); err != nil {
+			return nil, err
+		}
+		for k, vs := range r.PostForm {
+			out[k] = vs[0]
+		}
+	case "multipart/form-data":
+		if err := r.ParseMultipartForm(MaxBody); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, mbe
+			}
+			return nil, model.Errorf(model.InvalidArgument, "malformed multipart body: %v", err)
+		}
+		for k, vs := range r.MultipartForm.Value {
+			out[k] = vs[0]
+		}
+	case "application/json":
+		var m map[string]any
+		dec := json.NewDecoder(r.Body)
+		if err := dec.Decode(&m); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, mbe
+			}
+			return nil, model.Errorf(model.InvalidArgument, "malformed JSON body: %v", err)
+		}
+		if img, ok := m["image"].(map[string]any); ok && len(m) == 1 {
+			m = img
+		}
+		for k, v := range m {
+			switch v := v.(type) {
+			case string:
+				out[k] = v
+			case bool, float64:
+				out[k] = fmt.Sprint(v)
+			case nil:
+			default:
+				return nil, model.Errorf(model.InvalidArgument, "parameter %s must be a string", k)
+			}
+		}
+	case "application/xml", "text/xml":
+		return xmlParams(r.Body)
+	default:
+		return nil, fmt.Errorf("%w: %s; use form, multipart, JSON or XML", errUnsupportedMedia, mt)
+	}
+	return out, nil
+}
+
+// xmlParams reads <image><instance_id/>...</image>, refusing DTDs and
+// entity declarations.
+func xmlParams(body io.Reader) (map[string]string, error) {
+	out := map[string]string{}
+	dec := xml.NewDecoder(body)
+	depth := 0
+	var cur string
+	var text strings.Builder
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, mbe
+			}
+			return nil, model.Errorf(model.InvalidArgument, "malformed XML body: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return nil, model.Errorf(model.InvalidArgument, "XML bodies must not contain a DTD or entity declarations")
+		case xml.StartElement:
+			depth++
+			if depth == 2 {
+				cur = t.Name.Local
+				text.Reset()
+			} else if depth > 2 {
+				return nil, model.Errorf(model.InvalidArgument, "unexpected nested element <%s> in XML body", t.Name.Local)
+			}
+		case xml.CharData:
+			if depth == 2 {
+				text.Write(t)
+			}
+		case xml.EndElement:
+			if depth == 2 {
+				out[cur] = strings.TrimSpace(text.String())
+			}
+			depth--
+		}
+	}
+	if depth != 0 {
+		return nil, model.Errorf(model.InvalidArgument, "malformed XML body")
+	}
+	return out, nil
+}
+
+// newImageForm answers GET /api/images/new?instance_id=X with an HTML form.
+func (f *Front) newImageForm(c *call) error {
+	if c.format != fmtHTML {
+		return errNotAcceptable("/api/images/new is served as HTML only")
+	}
+	inst := c.r.URL.Query().Get("instance_id")
+	if inst == "" {
+		return model.Errorf(model.InvalidArgument, "Required parameter instance_id is missing")
+	}
+	return c.send(http.StatusOK, nil, nil, "New image from "+inst, func(h *render.HTML) {
+		h.Raw(`<form method="post" action="`)
+		h.Esc(c.href("images"))
+		h.Raw(`"><input type="hidden" name="instance_id" value="`)
+		h.Esc(inst)
+		h.Raw(`"><p><label>name <input name="name"></label></p><p><label>description <input name="description"></label></p><p><button type="submit">create_image</button></p></form>`)
+	})
+}

@@ -1,0 +1,400 @@
+package deltacloud
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/imagegw/imagegw/api"
+	"github.com/imagegw/imagegw/model"
+	"github.com/imagegw/imagegw/render"
+)
+
+func matrixOf(r *http.Request, seg string) map[string]string {
+	return api.MatrixOf(r.Context())[seg]
+}
+
+// ---- realms
+
+type realmJSON struct {
+	ID    string `json:"id"`
+	Href  string `json:"href"`
+	Name  string `json:"name"`
+	State string `json:"state"`
+	Limit string `json:"limit,omitempty"`
+}
+
+func (c *call) realmXML(x *render.XML, r model.Realm) {
+	x.Start("realm", render.A("href", c.href("realms", r.ID)), render.A("id", r.ID))
+	x.Text("name", r.Name)
+	x.Text("state", strings.ToUpper(r.State))
+	if r.Limit != "" {
+		x.Text("limit", r.Limit)
+	}
+	x.End()
+}
+
+func (c *call) realmJSON(r model.Realm) realmJSON {
+	return realmJSON{ID: r.ID, Href: c.href("realms", r.ID), Name: r.Name, State: strings.ToUpper(r.State), Limit: r.Limit}
+}
+
+func (f *Front) listRealms(c *call) error {
+	sess, err := c.session()
+	if err != nil {
+		return err
+	}
+	realms, err := sess.ListRealms(c.r.Context())
+	if err != nil {
+		return err
+	}
+	return c.send(http.StatusOK, func(x *render.XML) {
+		x.Start("realms")
+		for _, r := range realms {
+			c.realmXML(x, r)
+		}
+		x.End()
+	}, func(w io.Writer) error {
+		return render.JSONList(w, "realms", realms, func(r model.Realm) any { return map[string]any{"realm": c.realmJSON(r)} })
+	}, "Realms", func(h *render.HTML) {
+		h.Header("id", "name", "state", "limit")
+		for _, r := range realms {
+			h.Row(c.href("realms", r.ID), r.ID, r.Name, strings.ToUpper(r.State), r.Limit)
+		}
+		h.Raw("</table>")
+	})
+}
+
+func (f *Front) getRealm(c *call) error {
+	sess, err := c.session()
+	if err != nil {
+		return err
+	}
+	r, err := sess.GetRealm(c.r.Context(), mux.Vars(c.r)["id"])
+	if err != nil {
+		return err
+	}
+	return c.send(http.StatusOK, func(x *render.XML) { c.realmXML(x, r) }, func(w io.Writer) error {
+		return render.JSON(w, map[string]any{"realm": c.realmJSON(r)})
+	}, "Realm "+r.ID, func(h *render.HTML) {
+		h.Raw("<dl>")
+		h.Field("id", r.ID)
+		h.Field("name", r.Name)
+		h.Field("state", strings.ToUpper(r.State))
+		h.Field("limit", r.Limit)
+		h.Raw("</dl>")
+	})
+}
+
+// ---- instances (read-only)
+
+type instanceJSON struct {
+	ID               string        `json:"id"`
+	Href             string        `json:"href"`
+	Name             string        `json:"name"`
+	OwnerID          string        `json:"owner_id"`
+	Image            ref           `json:"image"`
+	Realm            ref           `json:"realm"`
+	State            string        `json:"state"`
+	HardwareProfile  hwRefJSON     `json:"hardware_profile"`
+	Actions          []render.Link `json:"actions"`
+	PublicAddresses  []string      `json:"public_addresses"`
+	PrivateAddresses []string      `json:"private_addresses"`
+}
+
+type hwRefJSON struct {
+	ID         string     `json:"id"`
+	Href       string     `json:"href"`
+	Properties []propJSON `json:"properties,omitempty"`
+}
+
+func (c *call) instanceActions(in model.Instance) []render.Link {
+	links := []render.Link{}
+	if in.CanCreateImage {
+		links = append(links, render.Link{Rel: "create_image", Method: "post", Href: c.base + "/images;instance_id=" + in.ID})
+	}
+	return links
+}
+
+func (c *call) instanceXML(x *render.XML, in model.Instance) {
+	x.Start("instance", render.A("href", c.href("instances", in.ID)), render.A("id", in.ID))
+	x.Text("name", in.Name)
+	x.Text("owner_id", in.OwnerID)
+	x.Empty("image", render.A("href", c.href("images", in.ImageID)), render.A("id", in.ImageID))
+	x.Empty("realm", render.A("href", c.href("realms", in.RealmID)), render.A("id", in.RealmID))
+	x.Text("state", strings.ToUpper(in.State))
+	x.Start("hardware_profile", render.A("href", c.href("hardware_profiles", in.ProfileID)), render.A("id", in.ProfileID))
+	for _, p := range in.ProfileOverrides {
+		x.Empty("property", render.A("kind", "fixed"), render.A("name", p.Name), render.A("unit", p.Unit), render.A("value", p.Value))
+	}
+	x.End()
+	x.Links(c.instanceActions(in))
+	x.Start("public_addresses")
+	for _, a := range in.PublicAddresses {
+		x.Text("address", a)
+	}
+	x.End()
+	x.Start("private_addresses")
+	for _, a := range in.PrivateAddresses {
+		x.Text("address", a)
+	}
+	x.End()
+	x.End()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (c *call) instanceJSON(in model.Instance) instanceJSON {
+	hw := hwRefJSON{ID: in.ProfileID, Href: c.href("hardware_profiles", in.ProfileID)}
+	for _, p := range in.ProfileOverrides {
+		hw.Properties = append(hw.Properties, propJSON{Name: p.Name, Kind: "fixed", Unit: p.Unit, Value: p.Value})
+	}
+	return instanceJSON{ID: in.ID, Href: c.href("instances", in.ID), Name: in.Name, OwnerID: in.OwnerID,
+		Image: ref{ID: in.ImageID, Href: c.href("images", in.ImageID)},
+		Realm: ref{ID: in.RealmID, Href: c.href("realms", in.RealmID)}, State: strings.ToUpper(in.State),
+		HardwareProfile: hw, Actions: c.instanceActions(in),
+		PublicAddresses: nonNil(in.PublicAddresses), PrivateAddresses: nonNil(in.PrivateAddresses)}
+}
+
+func (c *call) instanceHTML(h *render.HTML, in model.Instance) {
+	h.Raw("<dl>")
+	h.Field("id", in.ID)
+	h.Field("name", in.Name)
+	h.Field("owner_id", in.OwnerID)
+	h.Raw("<dt>image</dt><dd>")
+	h.Link(c.href("images", in.ImageID), in.ImageID)
+	h.Raw("</dd><dt>realm</dt><dd>")
+	h.Link(c.href("realms", in.RealmID), in.RealmID)
+	h.Raw("</dd><dt>hardware_profile</dt><dd>")
+	h.Link(c.href("hardware_profiles", in.ProfileID), in.ProfileID)
+	h.Raw("</dd>")
+	h.Field("state", strings.ToUpper(in.State))
+	h.Field("public_addresses", strings.Join(in.PublicAddresses, ", "))
+	h.Field("private_addresses", strings.Join(in.PrivateAddresses, ", "))
+	h.Raw("</dl><p>")
+	if in.CanCreateImage {
+		h.Link(c.base+"/images/new?instance_id="+in.ID, "create_image")
+	}
+	h.Raw("</p>")
+}
+
+func (f *Front) listInstances(c *call) error {
+	sess, err := c.session()
+	if err != nil {
+		return err
+	}
+	insts, err := sess.ListInstances(c.r.Context())
+	if err != nil {
+		return err
+	}
+	return c.send(http.StatusOK, func(x *render.XML) {
+		x.Start("instances")
+		for _, in := range insts {
+			c.instanceXML(x, in)
+		}
+		x.End()
+	}, func(w io.Writer) error {
+		return render.JSONList(w, "instances", insts, func(in model.Instance) any { return map[string]any{"instance": c.instanceJSON(in)} })
+	}, "Instances", func(h *render.HTML) {
+		h.Header("id", "name", "image", "state", "create image")
+		for _, in := range insts {
+			h.Raw("<tr><td>")
+			h.Link(c.href("instances", in.ID), in.ID)
+			h.Raw("</td><td>")
+			h.Esc(in.Name)
+			h.Raw("</td><td>")
+			h.Esc(in.ImageID)
+			h.Raw("</td><td>")
+			h.Esc(strings.ToUpper(in.State))
+			h.Raw("</td><td>")
+			if in.CanCreateImage {
+				h.Link(c.base+"/images/new?instance_id="+in.ID, "create_image")
+			}
+			h.Raw("</td></tr>\n")
+		}
+		h.Raw("</table>")
+	})
+}
+
+func (f *Front) getInstance(c *call) error {
+	sess, err := c.session()
+	if err != nil {
+		return err
+	}
+	in, err := sess.GetInstance(c.r.Context(), mux.Vars(c.r)["id"])
+	if err != nil {
+		return err
+	}
+	return c.send(http.StatusOK, func(x *render.XML) { c.instanceXML(x, in) }, func(w io.Writer) error {
+		return render.JSON(w, map[string]any{"instance": c.instanceJSON(in)})
+	}, "Instance "+in.ID, func(h *render.HTML) { c.instanceHTML(h, in) })
+}
+
+// ---- drivers
+
+type driverJSON struct {
+	ID        string `json:"id"`
+	Href      string `json:"href"`
+	Name      string `json:"name"`
+	Providers []ref  `json:"providers"`
+}
+
+func (c *call) driverXML(x *render.XML, d model.DriverInfo) {
+	x.Start("driver", render.A("href", c.href("drivers", d.ID)), render.A("id", d.ID))
+	x.Text("name", d.Name)
+	for _, p := range d.Providers {
+		x.Empty("provider", render.A("id", p))
+	}
+	x.End()
+}
+
+func (c *call) driverJSON(d model.DriverInfo) driverJSON {
+	out := driverJSON{ID: d.ID, Href: c.href("drivers", d.ID), Name: d.Name, Providers: []ref{}}
+	for _, p := range d.Providers {
+		out.Providers = append(out.Providers, ref{ID: p})
+	}
+	return out
+}
+
+func (f *Front) listDrivers(c *call) error {
+	ds := f.gw.Drivers()
+	return c.send(http.StatusOK, func(x *render.XML) {
+		x.Start("drivers")
+		for _, d := range ds {
+			c.driverXML(x, d)
+		}
+		x.End()
+	}, func(w io.Writer) error {
+		return render.JSONList(w, "drivers", ds, func(d model.DriverInfo) any { return map[string]any{"driver": c.driverJSON(d)} })
+	}, "Drivers", func(h *render.HTML) {
+		h.Header("id", "name", "providers")
+		for _, d := range ds {
+			h.Row(c.href("drivers", d.ID), d.ID, d.Name, strings.Join(d.Providers, ", "))
+		}
+		h.Raw("</table>")
+	})
+}
+
+func (f *Front) getDriver(c *call) error {
+	d, err := f.gw.Driver(mux.Vars(c.r)["id"])
+	if err != nil {
+		return err
+	}
+	return c.send(http.StatusOK, func(x *render.XML) { c.driverXML(x, d) }, func(w io.Writer) error {
+		return render.JSON(w, map[string]any{"driver": c.driverJSON(d)})
+	}, "Driver "+d.Name, func(h *render.HTML) {
+		h.Raw("<dl>")
+		h.Field("id", d.ID)
+		h.Field("name", d.Name)
+		h.Field("providers", strings.Join(d.Providers, ", "))
+		h.Raw("</dl>")
+	})
+}
+
+// ---- jobs (imagegw extension)
+
+type jobJSON struct {
+	ID       string              `json:"id"`
+	Href     string              `json:"href"`
+	Kind     string              `json:"kind"`
+	State    string              `json:"state"`
+	Driver   string              `json:"driver"`
+	Provider string              `json:"provider"`
+	Image    ref                 `json:"image"`
+	Error    string              `json:"error,omitempty"`
+	Created  string              `json:"created"`
+	Updated  string              `json:"updated"`
+	Log      []model.JobLogEntry `json:"log"`
+}
+
+func (c *call) jobJSON(j model.Job) jobJSON {
+	log := j.Log
+	if log == nil {
+		log = []model.JobLogEntry{}
+	}
+	return jobJSON{ID: j.ID, Href: c.href("jobs", j.ID), Kind: j.Kind, State: j.State, Driver: j.Driver,
+		Provider: j.Provider, Image: ref{ID: j.Target, Href: c.href("images", j.Target)}, Error: j.Error,
+		Created: j.Created.UTC().Format(time.RFC3339), Updated: j.Updated.UTC().Format(time.RFC3339), Log: log}
+}
+
+func (c *call) jobXML(x *render.XML, j model.Job) {
+	v := c.jobJSON(j)
+	x.Start("job", render.A("href", v.Href), render.A("id", j.ID))
+	x.Text("kind", j.Kind)
+	x.Text("state", j.State)
+	x.Text("driver", j.Driver)
+	x.Text("provider", j.Provider)
+	x.Empty("image", render.A("href", v.Image.Href), render.A("id", j.Target))
+	if j.Error != "" {
+		x.Text("error", j.Error)
+	}
+	x.Text("created", v.Created)
+	x.Text("updated", v.Updated)
+	x.Start("log")
+	for _, l := range j.Log {
+		x.Text("entry", l.Message, render.A("time", l.Time.UTC().Format(time.RFC3339)))
+	}
+	x.End()
+	x.End()
+}
+
+func (f *Front) listJobs(c *call) error {
+	jobs, err := f.gw.Jobs().List(c.r.Context())
+	if err != nil {
+		return err
+	}
+	mine := jobs[:0]
+	for _, j := range jobs {
+		if j.Driver == c.target.Driver && j.Provider == c.target.Provider {
+			mine = append(mine, j)
+		}
+	}
+	return c.send(http.StatusOK, func(x *render.XML) {
+		x.Start("jobs")
+		for _, j := range mine {
+			c.jobXML(x, j)
+		}
+		x.End()
+	}, func(w io.Writer) error {
+		return render.JSONList(w, "jobs", mine, func(j model.Job) any { return map[string]any{"job": c.jobJSON(j)} })
+	}, "Jobs", func(h *render.HTML) {
+		h.Header("id", "kind", "state", "image", "error")
+		for _, j := range mine {
+			h.Row(c.href("jobs", j.ID), j.ID, j.Kind, j.State, j.Target, j.Error)
+		}
+		h.Raw("</table>")
+	})
+}
+
+func (f *Front) getJob(c *call) error {
+	j, err := f.gw.Jobs().Get(c.r.Context(), mux.Vars(c.r)["id"])
+	if err != nil {
+		return err
+	}
+	return c.send(http.StatusOK, func(x *render.XML) { c.jobXML(x, j) }, func(w io.Writer) error {
+		return render.JSON(w, map[string]any{"job": c.jobJSON(j)})
+	}, "Job "+j.ID, func(h *render.HTML) {
+		h.Raw("<dl>")
+		h.Field("id", j.ID)
+		h.Field("kind", j.Kind)
+		h.Field("state", j.State)
+		h.Raw("<dt>image</dt><dd>")
+		h.Link(c.href("images", j.Target), j.Target)
+		h.Raw("</dd>")
+		h.Field("error", j.Error)
+		h.Raw("</dl><ul>")
+		for _, l := range j.Log {
+			h.Raw("<li>")
+			h.Esc(l.Time.UTC().Format(time.RFC3339) + " " + l.Message)
+			h.Raw("</li>")
+		}
+		h.Raw("</ul>")
+	})
+}
