@@ -47,6 +47,7 @@ type sqliteStore struct {
 	path   string
 	w      *sql.DB // exactly one connection
 	r      *sql.DB // up to readers connections, query_only
+	ws, rs *stmts  // statements prepared on w and r
 	closed atomic.Bool
 }
 
@@ -116,6 +117,17 @@ func open(ctx context.Context, path string, o options) (Store, error) {
 		s.w.Close()
 		return nil, dbError(ctx, err, "open reader on %s", abs)
 	}
+	if s.ws, err = prepare(ctx, s.w, numStmts); err != nil {
+		s.r.Close()
+		s.w.Close()
+		return nil, err
+	}
+	if s.rs, err = prepare(ctx, s.r, numReadStmts); err != nil {
+		s.ws.close()
+		s.r.Close()
+		s.w.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -149,7 +161,7 @@ func (s *sqliteStore) View(ctx context.Context, fn func(Tx) error) error {
 	if err != nil {
 		return dbError(ctx, err, "begin read")
 	}
-	t := &tx{ctx: ctx, sql: sqlTx, readOnly: true}
+	t := &tx{ctx: ctx, sql: sqlTx, readOnly: true, base: s.rs}
 	defer func() {
 		t.done.Store(true)
 		sqlTx.Rollback() // a read transaction has nothing to keep
@@ -170,7 +182,7 @@ func (s *sqliteStore) Update(ctx context.Context, fn func(Tx) error) error {
 	if err != nil {
 		return dbError(ctx, err, "begin write")
 	}
-	t := &tx{ctx: ctx, sql: sqlTx}
+	t := &tx{ctx: ctx, sql: sqlTx, base: s.ws}
 	finished := false
 	defer func() {
 		if !finished { // fn panicked: undo, and let the panic go on
@@ -197,9 +209,8 @@ func (s *sqliteStore) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	rerr := s.r.Close()
-	werr := s.w.Close()
-	if err := errors.Join(rerr, werr); err != nil {
+	err := errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
+	if err != nil {
 		return model.Wrap(model.Internal, err, "store: close %s", s.path)
 	}
 	return nil

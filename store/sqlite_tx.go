@@ -5,10 +5,72 @@ import (
 	"database/sql"
 	"errors"
 	"math"
+	"sync"
 	"sync/atomic"
 
 	"github.com/imagegw/imagegw/model"
 )
+
+// stmtID names one of the statements a tx runs. Each is prepared once per
+// connection (see prepare) rather than once per call.
+type stmtID int
+
+const (
+	stGet stmtID = iota
+	stScanFrom
+	stScanRange
+	stPut
+	stInsert
+	stDelete
+	stNext
+	numStmts
+)
+
+// numReadStmts counts the statements (those before stPut) View runs.
+const numReadStmts = stPut
+
+var stmtSQL = [numStmts]string{
+	stGet:       `SELECT val FROM documents WHERE ns = ? AND key = ?`,
+	stScanFrom:  `SELECT key, val FROM documents WHERE ns = ? AND key >= ? ORDER BY key`,
+	stScanRange: `SELECT key, val FROM documents WHERE ns = ? AND key >= ? AND key < ? ORDER BY key`,
+	stPut: `INSERT INTO documents (ns, key, val) VALUES (?, ?, ?)
+		ON CONFLICT (ns, key) DO UPDATE SET val = excluded.val`,
+	stInsert: `INSERT INTO documents (ns, key, val) VALUES (?, ?, ?)
+		ON CONFLICT (ns, key) DO NOTHING`,
+	stDelete: `DELETE FROM documents WHERE ns = ? AND key = ?`,
+	// The WHERE leaves a counter at math.MaxInt64 alone and returns no row.
+	stNext: `INSERT INTO counters (ns, key, value) VALUES (?, ?, ?)
+		ON CONFLICT (ns, key) DO UPDATE SET value = value + 1 WHERE value < ?
+		RETURNING value`,
+}
+
+// stmts is a set of statements prepared on one *sql.DB.
+type stmts [numStmts]*sql.Stmt
+
+// prepare prepares the first n statements on db.
+func prepare(ctx context.Context, db *sql.DB, n stmtID) (*stmts, error) {
+	var ss stmts
+	for id := stmtID(0); id < n; id++ {
+		st, err := db.PrepareContext(ctx, stmtSQL[id])
+		if err != nil {
+			ss.close()
+			return nil, dbError(ctx, err, "prepare statement %d", id)
+		}
+		ss[id] = st
+	}
+	return &ss, nil
+}
+
+// close closes every prepared statement.
+func (ss *stmts) close() error {
+	var errs []error
+	for _, st := range ss {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // tx is a Tx over one database/sql transaction.
 type tx struct {
@@ -16,6 +78,21 @@ type tx struct {
 	sql      *sql.Tx
 	readOnly bool
 	done     atomic.Bool // set once View or Update has returned
+
+	base  *stmts     // the store's, prepared on the DB tx runs on
+	mu    sync.Mutex // guards bound: a Tx may be shared by goroutines
+	bound stmts      // base's statements bound to this transaction
+}
+
+// stmt returns statement id bound to t's transaction.
+func (t *tx) stmt(id stmtID) *sql.Stmt {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.bound[id] == nil {
+		// Reuses the statement already prepared on t's connection.
+		t.bound[id] = t.sql.StmtContext(t.ctx, t.base[id])
+	}
+	return t.bound[id]
 }
 
 // usable returns an error if t can no longer be used, or (when write is
@@ -44,8 +121,7 @@ func (t *tx) Get(ns, key string) ([]byte, error) {
 		return nil, err
 	}
 	var val []byte
-	err := t.sql.QueryRowContext(t.ctx,
-		`SELECT val FROM documents WHERE ns = ? AND key = ?`, ns, key).Scan(&val)
+	err := t.stmt(stGet).QueryRowContext(t.ctx, ns, key).Scan(&val)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound(ns, key)
 	}
@@ -66,9 +142,7 @@ func (t *tx) Put(ns, key string, val []byte) error {
 	if err := checkKey(ns, key); err != nil {
 		return err
 	}
-	_, err := t.sql.ExecContext(t.ctx,
-		`INSERT INTO documents (ns, key, val) VALUES (?, ?, ?)
-		 ON CONFLICT (ns, key) DO UPDATE SET val = excluded.val`, ns, key, blob(val))
+	_, err := t.stmt(stPut).ExecContext(t.ctx, ns, key, blob(val))
 	if err != nil {
 		return dbError(t.ctx, err, "put %s %s", ns, key)
 	}
@@ -83,9 +157,7 @@ func (t *tx) Insert(ns, key string, val []byte) error {
 	if err := checkKey(ns, key); err != nil {
 		return err
 	}
-	res, err := t.sql.ExecContext(t.ctx,
-		`INSERT INTO documents (ns, key, val) VALUES (?, ?, ?)
-		 ON CONFLICT (ns, key) DO NOTHING`, ns, key, blob(val))
+	res, err := t.stmt(stInsert).ExecContext(t.ctx, ns, key, blob(val))
 	if err != nil {
 		return dbError(t.ctx, err, "insert %s %s", ns, key)
 	}
@@ -104,8 +176,7 @@ func (t *tx) Delete(ns, key string) error {
 	if err := t.usable(true); err != nil {
 		return err
 	}
-	res, err := t.sql.ExecContext(t.ctx,
-		`DELETE FROM documents WHERE ns = ? AND key = ?`, ns, key)
+	res, err := t.stmt(stDelete).ExecContext(t.ctx, ns, key)
 	if err != nil {
 		return dbError(t.ctx, err, "delete %s %s", ns, key)
 	}
@@ -130,12 +201,10 @@ func (t *tx) Scan(ns, prefix string, fn func(key string, val []byte) error) (err
 	}
 	var rows *sql.Rows
 	if hi, ok := prefixEnd(prefix); ok {
-		rows, err = t.sql.QueryContext(t.ctx,
-			`SELECT key, val FROM documents WHERE ns = ? AND key >= ? AND key < ? ORDER BY key`,
+		rows, err = t.stmt(stScanRange).QueryContext(t.ctx,
 			ns, prefix, hi)
 	} else {
-		rows, err = t.sql.QueryContext(t.ctx,
-			`SELECT key, val FROM documents WHERE ns = ? AND key >= ? ORDER BY key`,
+		rows, err = t.stmt(stScanFrom).QueryContext(t.ctx,
 			ns, prefix)
 	}
 	if err != nil {
@@ -176,10 +245,7 @@ func (t *tx) Next(ns, key string, start int64) (int64, error) {
 		return 0, err
 	}
 	var v int64
-	err := t.sql.QueryRowContext(t.ctx,
-		`INSERT INTO counters (ns, key, value) VALUES (?, ?, ?)
-		 ON CONFLICT (ns, key) DO UPDATE SET value = value + 1 WHERE value < ?
-		 RETURNING value`, ns, key, start, int64(math.MaxInt64)).Scan(&v)
+	err := t.stmt(stNext).QueryRowContext(t.ctx, ns, key, start, int64(math.MaxInt64)).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, model.Errorf(model.ResourceExhausted, "store: counter %s %s is exhausted", ns, key)
 	}
