@@ -46,6 +46,22 @@ type Config struct {
 	ExportDir string `yaml:"export_dir"`
 	// ExportBaseURL is the public base URL of ExportDir, shown to clients.
 	ExportBaseURL string `yaml:"export_base_url"`
+	// CloudAPI configures the Triton CloudAPI front.
+	CloudAPI CloudAPIConfig `yaml:"cloudapi"`
+}
+
+// CloudAPIConfig configures the Triton CloudAPI front:
+//
+//	cloudapi:
+//	  datacenters:                   # provider name → the URL it is served at
+//	    mock: http://127.0.0.1:3001
+//	    test1: http://127.0.0.1:3002
+//
+// A request arriving on a datacenter's URL authority (host:port) selects
+// that provider; `triton datacenters` lists them. Each needs its own
+// authority.
+type CloudAPIConfig struct {
+	Datacenters map[string]string `yaml:"datacenters"`
 }
 
 type rawConfig struct {
