@@ -72,7 +72,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	provs := slices.Clone(cfg.Providers)
 	if !slices.ContainsFunc(provs, func(p model.ProviderConfig) bool { return p.Name == "mock" }) {
 		if reg, ok := drivers.Lookup("mock"); ok && reg.DefaultProvider != nil {
-			provs = append(provs, *reg.DefaultProvider)
+			provs = append([]model.ProviderConfig{*reg.DefaultProvider}, provs...) // the mock driver's default
 		}
 	}
 	env := drivers.Env{Store: opts.Store, Logger: opts.Logger, DataDir: opts.DataDir}

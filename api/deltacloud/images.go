@@ -406,12 +406,12 @@ func xmlParams(body io.Reader) (map[string]string, error) {
 
 // newImageForm answers GET /api/images/new?instance_id=X with an HTML form.
 func (f *Front) newImageForm(c *call) error {
-	if c.format != fmtHTML {
-		return errNotAcceptable("/api/images/new is served as HTML only")
-	}
 	inst := c.r.URL.Query().Get("instance_id")
 	if inst == "" {
 		return model.Errorf(model.InvalidArgument, "Required parameter instance_id is missing")
+	}
+	if c.format != fmtHTML {
+		return errNotAcceptable("/api/images/new is served as HTML only")
 	}
 	return c.send(http.StatusOK, nil, nil, "New image from "+inst, func(h *render.HTML) {
 		h.Raw(`<form method="post" action="`)
