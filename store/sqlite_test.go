@@ -685,3 +685,83 @@ func TestConcurrent(t *testing.T) {
 		return nil
 	})
 }
+
+// TestNestedScanAndSharedTx checks a Scan inside a Scan's fn (each keeps its
+// own cursor), and one Tx used by several goroutines at once.
+func TestNestedScanAndSharedTx(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	update(t, s, func(tx Tx) error {
+		for _, job := range []string{"j1", "j2", "j3"} {
+			if err := tx.Put("jobs", job, nil); err != nil {
+				return err
+			}
+			for i := 0; i < 3; i++ {
+				if err := tx.Put("events", fmt.Sprintf("%s/%d", job, i), []byte(job)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	var got []string
+	err := s.View(ctx, func(tx Tx) error {
+		return tx.Scan("jobs", "j", func(job string, _ []byte) error {
+			return tx.Scan("events", job+"/", func(ev string, v []byte) error {
+				if _, err := tx.Get("jobs", job); err != nil {
+					return err
+				}
+				got = append(got, ev)
+				return nil
+			})
+		})
+	})
+	want := "j1/0 j1/1 j1/2 j2/0 j2/1 j2/2 j3/0 j3/1 j3/2"
+	if err != nil || strings.Join(got, " ") != want {
+		t.Fatalf("nested scan: %v, %v; want %s", got, err, want)
+	}
+
+	for _, readOnly := range []bool{true, false} {
+		run := s.View
+		if !readOnly {
+			run = s.Update
+		}
+		err := run(ctx, func(tx Tx) error {
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func(g int) {
+					defer wg.Done()
+					for i := 0; i < 50; i++ {
+						if !readOnly {
+							if err := tx.Put("shared", fmt.Sprintf("g%d-%02d", g, i), []byte{byte(g)}); err != nil {
+								errs <- err
+								return
+							}
+						}
+						v, err := tx.Get("events", "j2/1")
+						if err != nil || string(v) != "j2" {
+							errs <- fmt.Errorf("Get = %q, %v", v, err)
+							return
+						}
+						n := 0
+						if err := tx.Scan("events", "j3", func(string, []byte) error { n++; return nil }); err != nil || n != 3 {
+							errs <- fmt.Errorf("Scan saw %d, %v", n, err)
+							return
+						}
+					}
+				}(g)
+			}
+			wg.Wait()
+			close(errs)
+			return <-errs
+		})
+		if err != nil {
+			t.Fatalf("shared Tx (readOnly=%v): %v", readOnly, err)
+		}
+	}
+	if keys, _ := scanAll(t, s, "shared", ""); len(keys) != 8*50 {
+		t.Fatalf("%d shared writes committed, want %d", len(keys), 8*50)
+	}
+}

@@ -11,14 +11,12 @@ import (
 	"github.com/imagegw/imagegw/model"
 )
 
-// stmtID names one of the statements a tx runs. Each is prepared once per
-// connection (see prepare) rather than once per call.
+// stmtID names one of the statements a tx runs for single documents. Each
+// is prepared once per connection (see prepare) rather than once per call.
 type stmtID int
 
 const (
 	stGet stmtID = iota
-	stScanFrom
-	stScanRange
 	stPut
 	stInsert
 	stDelete
@@ -30,9 +28,7 @@ const (
 const numReadStmts = stPut
 
 var stmtSQL = [numStmts]string{
-	stGet:       `SELECT val FROM documents WHERE ns = ? AND key = ?`,
-	stScanFrom:  `SELECT key, val FROM documents WHERE ns = ? AND key >= ? ORDER BY key`,
-	stScanRange: `SELECT key, val FROM documents WHERE ns = ? AND key >= ? AND key < ? ORDER BY key`,
+	stGet: `SELECT val FROM documents WHERE ns = ? AND key = ?`,
 	stPut: `INSERT INTO documents (ns, key, val) VALUES (?, ?, ?)
 		ON CONFLICT (ns, key) DO UPDATE SET val = excluded.val`,
 	stInsert: `INSERT INTO documents (ns, key, val) VALUES (?, ?, ?)
@@ -43,6 +39,13 @@ var stmtSQL = [numStmts]string{
 		ON CONFLICT (ns, key) DO UPDATE SET value = value + 1 WHERE value < ?
 		RETURNING value`,
 }
+
+// The Scan queries are not kept prepared: a prepared statement has one
+// cursor, and scans nest (fn may Scan again) and stay open while fn runs.
+const (
+	scanFromSQL  = `SELECT key, val FROM documents WHERE ns = ? AND key >= ? ORDER BY key`
+	scanRangeSQL = `SELECT key, val FROM documents WHERE ns = ? AND key >= ? AND key < ? ORDER BY key`
+)
 
 // stmts is a set of statements prepared on one *sql.DB.
 type stmts [numStmts]*sql.Stmt
@@ -79,15 +82,17 @@ type tx struct {
 	readOnly bool
 	done     atomic.Bool // set once View or Update has returned
 
-	base  *stmts     // the store's, prepared on the DB tx runs on
-	mu    sync.Mutex // guards bound: a Tx may be shared by goroutines
-	bound stmts      // base's statements bound to this transaction
+	base *stmts // the store's, prepared on the DB tx runs on
+	// mu is held for the whole of each single-document operation: the
+	// bound statements have one cursor each, and a Tx may be shared by
+	// goroutines.
+	mu    sync.Mutex
+	bound stmts // base's statements bound to this transaction
 }
 
-// stmt returns statement id bound to t's transaction.
+// stmt returns statement id bound to t's transaction. t.mu must be held
+// until the statement's result has been read.
 func (t *tx) stmt(id stmtID) *sql.Stmt {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.bound[id] == nil {
 		// Reuses the statement already prepared on t's connection.
 		t.bound[id] = t.sql.StmtContext(t.ctx, t.base[id])
@@ -117,6 +122,8 @@ func checkName(what, s string) error {
 
 // Get returns the value under ns/key, or ErrNotFound(ns, key).
 func (t *tx) Get(ns, key string) ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.usable(false); err != nil {
 		return nil, err
 	}
@@ -136,6 +143,8 @@ func (t *tx) Get(ns, key string) ([]byte, error) {
 
 // Put sets ns/key to val.
 func (t *tx) Put(ns, key string, val []byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.usable(true); err != nil {
 		return err
 	}
@@ -151,6 +160,8 @@ func (t *tx) Put(ns, key string, val []byte) error {
 
 // Insert sets ns/key to val if absent, else fails with AlreadyExists.
 func (t *tx) Insert(ns, key string, val []byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.usable(true); err != nil {
 		return err
 	}
@@ -173,6 +184,8 @@ func (t *tx) Insert(ns, key string, val []byte) error {
 
 // Delete removes ns/key, or fails with ErrNotFound(ns, key).
 func (t *tx) Delete(ns, key string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.usable(true); err != nil {
 		return err
 	}
@@ -201,11 +214,9 @@ func (t *tx) Scan(ns, prefix string, fn func(key string, val []byte) error) (err
 	}
 	var rows *sql.Rows
 	if hi, ok := prefixEnd(prefix); ok {
-		rows, err = t.stmt(stScanRange).QueryContext(t.ctx,
-			ns, prefix, hi)
+		rows, err = t.sql.QueryContext(t.ctx, scanRangeSQL, ns, prefix, hi)
 	} else {
-		rows, err = t.stmt(stScanFrom).QueryContext(t.ctx,
-			ns, prefix)
+		rows, err = t.sql.QueryContext(t.ctx, scanFromSQL, ns, prefix)
 	}
 	if err != nil {
 		return dbError(t.ctx, err, "scan %s %q", ns, prefix)
@@ -238,6 +249,8 @@ func (t *tx) Scan(ns, prefix string, fn func(key string, val []byte) error) (err
 // new value. A counter at math.MaxInt64 fails with ResourceExhausted rather
 // than wrap.
 func (t *tx) Next(ns, key string, start int64) (int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := t.usable(true); err != nil {
 		return 0, err
 	}
