@@ -1,0 +1,71 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/imagegw/imagegw/api/apitest"
+	"github.com/imagegw/imagegw/drivers"
+	"github.com/imagegw/imagegw/gateway"
+	"github.com/imagegw/imagegw/model"
+)
+
+// panicky is a test-only driver whose image listing panics: a fault no real
+// cloud produces, for the recover middleware.
+type panicky struct{}
+
+func (panicky) Connect(context.Context, model.Credentials) (drivers.Driver, error) { return panicky{}, nil }
+func (panicky) Close() error                                                     { return nil }
+func (panicky) ListImages(context.Context, model.ImageQuery) ([]model.Image, error) {
+	panic("driver bug")
+}
+func (panicky) GetImage(context.Context, string) (model.Image, error) {
+	return model.Image{}, model.Errorf(model.NotFound, "no")
+}
+func (panicky) CreateImage(context.Context, model.CreateImage) (model.Image, error) {
+	return model.Image{}, model.Errorf(model.NotFound, "no")
+}
+func (panicky) DeleteImage(context.Context, string) error { return model.Errorf(model.NotFound, "no") }
+func (panicky) ListHardwareProfiles(context.Context) ([]model.HardwareProfile, error) {
+	return nil, nil
+}
+
+func init() {
+	drivers.Register(drivers.Registration{ID: "panicky", Name: "Panicky",
+		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) { return panicky{}, nil }})
+}
+
+func TestPanicBecomes500(t *testing.T) {
+	cfg, _ := gateway.ParseConfig(strings.NewReader("providers:\n  - {name: p, driver: panicky}\n"))
+	s := apitest.NewServer(t, cfg)
+	res, err := http.Get(s.URL + "/api;driver=panicky/images")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	id := res.Header.Get("Request-Id")
+	if res.StatusCode != 500 || id == "" || !strings.Contains(string(b), "<code>InternalError</code>") || !strings.Contains(string(b), id) {
+		t.Errorf("panic answered %d, Request-Id %q:\n%s", res.StatusCode, id, b)
+	}
+	// The server still serves, and a driver without realms is 405 NotSupported.
+	res, err = http.Get(s.URL + "/api;driver=panicky/realms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 405 || !strings.Contains(string(b), "driver panicky does not support capability realms") || res.Header.Get("Allow") != "" || res.Header.Values("Allow") == nil {
+		t.Errorf("missing capability: %d Allow %q\n%s", res.StatusCode, res.Header.Get("Allow"), b)
+	}
+	// The entry point does not link what the driver lacks.
+	res, _ = http.Get(s.URL + "/api;driver=panicky")
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if strings.Contains(string(b), `rel="realms"`) || strings.Contains(string(b), "feature") {
+		t.Errorf("entry point advertises what panicky lacks:\n%s", b)
+	}
+}
