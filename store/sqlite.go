@@ -141,6 +141,9 @@ func dsn(abs string, o options, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+o.synchronous+")")
 	q.Add("_pragma", "foreign_keys(1)")
+	// Truncate the WAL back to 64 MiB after a checkpoint that emptied it,
+	// so one large transaction does not leave a large file behind.
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
