@@ -765,3 +765,90 @@ func TestNestedScanAndSharedTx(t *testing.T) {
 		t.Fatalf("%d shared writes committed, want %d", len(keys), 8*50)
 	}
 }
+
+func TestScanStopsWhenCanceled(t *testing.T) {
+	s, _ := openTest(t)
+	update(t, s, func(tx Tx) error {
+		for i := 0; i < 1000; i++ {
+			if err := tx.Put("n", fmt.Sprintf("%04d", i), []byte("x")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, readOnly := range []bool{true, false} {
+		ctx, cancel := context.WithCancel(context.Background())
+		run := s.View
+		if !readOnly {
+			run = s.Update
+		}
+		calls := 0
+		err := run(ctx, func(tx Tx) error {
+			return tx.Scan("n", "", func(k string, _ []byte) error {
+				calls++
+				if calls == 3 {
+					cancel()
+				}
+				return nil
+			})
+		})
+		cancel()
+		wantCode(t, fmt.Sprintf("Scan canceled (readOnly=%v)", readOnly), err, model.Canceled)
+		if calls != 3 {
+			t.Fatalf("fn called %d times, want 3: the scan went on after cancel", calls)
+		}
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	for i, m := range schema {
+		if m.version != i+1 || m.name == "" || len(m.stmts) == 0 {
+			t.Fatalf("migration at index %d is version %d %q: versions must run 1, 2, 3... with a name and statements", i, m.version, m.name)
+		}
+	}
+
+	// Several stores opening one new file at once apply each migration once.
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	const n = 4
+	stores := make([]Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range stores {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			stores[i], errs[i] = Open(ctx, path)
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent Open %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	rows, err := stores[0].(*sqliteStore).w.Query(`SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if len(got) != SchemaVersion() || got[len(got)-1] != SchemaVersion() {
+		t.Fatalf("schema_migrations holds %v, want 1..%d once each", got, SchemaVersion())
+	}
+	// And the stores work together on the file.
+	if err := Put(ctx, stores[1], "ns", "k", []byte("from 1")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := Get(ctx, stores[3], "ns", "k"); err != nil || string(v) != "from 1" {
+		t.Fatalf("another store on the file reads %q, %v", v, err)
+	}
+}

@@ -235,6 +235,11 @@ func (t *tx) Scan(ns, prefix string, fn func(key string, val []byte) error) (err
 		if val == nil {
 			val = []byte{}
 		}
+		// database/sql closes the rows when ctx ends, but asynchronously:
+		// stop at once.
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
 		if err := fn(key, val); err != nil {
 			return err
 		}
