@@ -81,12 +81,13 @@ func (s *Session) ListImages(ctx context.Context, q model.ImageQuery) ([]model.I
 	if err != nil {
 		return nil, classify(err)
 	}
-	out := imgs[:0:0]
+	out := imgs[:0] // filter in place: lists can be large
 	for _, img := range imgs {
 		if q.Match(img) {
 			out = append(out, img)
 		}
 	}
+	clear(imgs[len(out):])
 	if out == nil {
 		out = []model.Image{}
 	}

@@ -20,13 +20,15 @@ const (
 // Thu Oct 25 14:27:53 CEST 2012.
 var seedTime = time.Date(2012, 10, 25, 14, 27, 53, 0, time.FixedZone("CEST", 2*3600))
 
-var allProfiles = []string{"m1-small", "m1-large", "m1-xlarge", "opaque"}
+// Every mock image fits every profile. The mock leaves
+// Image.HardwareProfiles nil, which means just that, rather than keep four
+// ids with each of possibly many images.
 
 func seedImages() []model.Image {
 	img := func(id, arch, owner, desc string) model.Image {
 		return model.Image{
 			ID: id, Name: id, Description: desc, OwnerID: owner, Architecture: arch,
-			State: model.ImageAvailable, Created: seedTime, HardwareProfiles: allProfiles,
+			State: model.ImageAvailable, Created: seedTime,
 			RootType: model.RootTransient, OS: "linux", Visibility: model.VisibilityPublic,
 			DiskFormat: "raw",
 		}
@@ -50,7 +52,7 @@ func syntheticImage(n int) model.Image {
 		ID: fmt.Sprintf("synth%06d", n), Name: fmt.Sprintf("synthetic-%06d", n),
 		Description: fmt.Sprintf("Synthetic image %d", n), OwnerID: owner, Architecture: arch,
 		State: model.ImageAvailable, Created: seedTime.Add(time.Duration(n) * time.Minute),
-		HardwareProfiles: allProfiles, RootType: model.RootTransient, OS: "linux",
+		RootType: model.RootTransient, OS: "linux",
 		Visibility: model.VisibilityPublic, DiskFormat: "raw",
 	}
 }

@@ -115,7 +115,7 @@ func (p *Provider) seed(ctx context.Context, synthetic int) error {
 			return err
 		}
 		if had == synthetic {
-			return nil
+			return recount(tx, p)
 		}
 		for n := synthetic + 1; n <= had; n++ {
 			if err := tx.Delete(p.ns, syntheticImage(n).ID); err != nil && !model.IsNotFound(err) {
@@ -127,8 +127,35 @@ func (p *Provider) seed(ctx context.Context, synthetic int) error {
 				return err
 			}
 		}
-		return tx.Put(p.metaNS(), "synthetic", []byte(fmt.Sprint(synthetic)))
+		if err := tx.Put(p.metaNS(), "synthetic", []byte(fmt.Sprint(synthetic))); err != nil {
+			return err
+		}
+		return recount(tx, p)
 	})
+}
+
+// recount stores the number of images, so that listing can size its slice
+// exactly instead of growing it (the list of a large catalog is most of the
+// memory a list request takes).
+func recount(tx store.Tx, p *Provider) error {
+	n := 0
+	if err := tx.Scan(p.ns, "", func(string, []byte) error { n++; return nil }); err != nil {
+		return err
+	}
+	return tx.Put(p.metaNS(), "count", []byte(fmt.Sprint(n)))
+}
+
+// addCount adds delta to the stored image count.
+func addCount(tx store.Tx, p *Provider, delta int) error {
+	return tx.Put(p.metaNS(), "count", []byte(fmt.Sprint(count(tx, p)+delta)))
+}
+
+func count(tx store.Tx, p *Provider) int {
+	n := 0
+	if v, err := tx.Get(p.metaNS(), "count"); err == nil {
+		fmt.Sscan(string(v), &n)
+	}
+	return n
 }
 
 func putImage(tx store.Tx, ns string, s storedImage) error {
@@ -206,8 +233,9 @@ func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Im
 	if q.OwnerID == "self" {
 		q.OwnerID = d.creds.User
 	}
-	out := []model.Image{}
+	var out []model.Image
 	err := d.p.st.View(ctx, func(tx store.Tx) error {
+		out = make([]model.Image, 0, count(tx, d.p))
 		return tx.Scan(d.p.ns, "", func(_ string, v []byte) error {
 			var s storedImage
 			if err := json.Unmarshal(v, &s); err != nil {
@@ -292,10 +320,13 @@ func (d *Driver) newImage(ctx context.Context, name, desc, archOf string, fail b
 		out = storedImage{
 			Image: model.Image{ID: id, Name: name, Description: desc, OwnerID: d.creds.User,
 				Architecture: arch, State: model.ImagePending, Created: now.Truncate(time.Second),
-				HardwareProfiles: allProfiles, RootType: model.RootTransient, OS: "linux",
+				RootType: model.RootTransient, OS: "linux",
 				Visibility: model.VisibilityPrivate, DiskFormat: "raw"},
 			ReadyAt: now.Add(d.p.delay),
 			Fail:    fail,
+		}
+		if err := addCount(tx, d.p, 1); err != nil {
+			return err
 		}
 		return putImage(tx, d.p.ns, out)
 	})
@@ -313,6 +344,9 @@ func (d *Driver) DeleteImage(ctx context.Context, id string) error {
 	}
 	return d.p.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := d.load(tx, id); err != nil {
+			return err
+		}
+		if err := addCount(tx, d.p, -1); err != nil {
 			return err
 		}
 		return tx.Delete(d.p.ns, id)
@@ -416,6 +450,9 @@ func (d *Driver) CopyImage(ctx context.Context, req model.CopyImage) (model.Imag
 		img.ID, img.Name, img.Description = fmt.Sprintf("img%d", n), name, desc
 		img.OwnerID, img.State, img.Created = d.creds.User, model.ImagePending, now.Truncate(time.Second)
 		out = storedImage{Image: img, ReadyAt: now.Add(d.p.delay)}
+		if err := addCount(tx, d.p, 1); err != nil {
+			return err
+		}
 		return putImage(tx, d.p.ns, out)
 	})
 	return out.Image, err
