@@ -1,0 +1,3 @@
+package main
+
+import _ "github.com/imagegw/imagegw/api/cloudapi" // the Triton CloudAPI front at /{login}/...
