@@ -17,8 +17,10 @@ import (
 // cloud produces, for the recover middleware.
 type panicky struct{}
 
-func (panicky) Connect(context.Context, model.Credentials) (drivers.Driver, error) { return panicky{}, nil }
-func (panicky) Close() error                                                     { return nil }
+func (panicky) Connect(context.Context, model.Credentials) (drivers.Driver, error) {
+	return panicky{}, nil
+}
+func (panicky) Close() error { return nil }
 func (panicky) ListImages(context.Context, model.ImageQuery) ([]model.Image, error) {
 	panic("driver bug")
 }
@@ -35,7 +37,9 @@ func (panicky) ListHardwareProfiles(context.Context) ([]model.HardwareProfile, e
 
 func init() {
 	drivers.Register(drivers.Registration{ID: "panicky", Name: "Panicky",
-		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) { return panicky{}, nil }})
+		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
+			return panicky{}, nil
+		}})
 }
 
 func TestPanicBecomes500(t *testing.T) {
