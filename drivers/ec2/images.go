@@ -1,0 +1,442 @@
+package ec2
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imagegw/imagegw/model"
+)
+
+// pageSize is the DescribeImages page size when paginating (EC2 allows
+// 1000 at most, and no MaxResults together with ImageIds).
+const pageSize = 1000
+
+// ListImages lists images with DescribeImages. owner_id becomes Owners
+// ("self" is the caller); architecture, name and state become filters; ids
+// become ImageIds. Without owner_id nor ids it lists the caller's own images
+// plus the provider's configured owners, never the whole public catalog.
+func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Image, error) {
+	in := &ec2.DescribeImagesInput{ImageIds: q.IDs, Filters: filtersOf(q)}
+	switch {
+	case q.OwnerID != "":
+		in.Owners = []string{q.OwnerID}
+	case len(q.IDs) == 0:
+		in.Owners = append([]string{"self"}, d.p.settings.Owners...)
+	}
+	if len(q.IDs) == 0 {
+		in.MaxResults = aws.Int32(pageSize)
+	}
+	raw, err := d.describeImages(ctx, in, "listing images")
+	if err != nil {
+		return nil, err
+	}
+	fit := d.fitter(ctx)
+	out := make([]model.Image, 0, len(raw))
+	seen := make(map[string]bool, len(raw))
+	for i := range raw {
+		id := aws.ToString(raw[i].ImageId)
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, imageOf(&raw[i], fit))
+	}
+	return out, nil
+}
+
+// describeImages runs DescribeImages through the SDK's paginator.
+func (d *Driver) describeImages(ctx context.Context, in *ec2.DescribeImagesInput, what string) ([]types.Image, error) {
+	var raw []types.Image
+	pg := ec2.NewDescribeImagesPaginator(d.client, in)
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, mapError(err, what)
+		}
+		raw = append(raw, page.Images...)
+	}
+	return raw, nil
+}
+
+func filtersOf(q model.ImageQuery) []types.Filter {
+	var f []types.Filter
+	add := func(name, v string) {
+		if v != "" {
+			f = append(f, types.Filter{Name: aws.String(name), Values: []string{v}})
+		}
+	}
+	add("architecture", q.Architecture)
+	add("name", q.Name)
+	if q.State != "" {
+		add("state", awsState(q.State))
+	}
+	return f
+}
+
+// awsState maps a model state back to EC2's lower-case state.
+func awsState(s string) string {
+	switch strings.ToUpper(s) {
+	case model.ImageDeleted:
+		return "deregistered"
+	case model.ImageFailed:
+		return "failed"
+	}
+	return strings.ToLower(s)
+}
+
+// fitter returns a function giving an image's fitting profiles, or one
+// returning nil ("cannot tell") when the instance types are unavailable to
+// these credentials: an image list never fails for want of profiles.
+func (d *Driver) fitter(ctx context.Context) func(arch, virt, root string) []string {
+	s, err := d.snapshot(ctx)
+	if err != nil {
+		d.p.log.DebugContext(ctx, "instance types unavailable; images list every profile", "err", err)
+		return func(string, string, string) []string { return nil }
+	}
+	return s.fitting
+}
+
+// GetImage returns one image by id; an unknown or malformed id is
+// model.NotFound.
+func (d *Driver) GetImage(ctx context.Context, id string) (model.Image, error) {
+	raw, err := d.getRaw(ctx, id, "getting image "+id)
+	if err != nil {
+		return model.Image{}, err
+	}
+	return imageOf(raw, d.fitter(ctx)), nil
+}
+
+func (d *Driver) getRaw(ctx context.Context, id, what string) (*types.Image, error) {
+	if id == "" {
+		return nil, model.Errorf(model.NotFound, "image %q not found", id)
+	}
+	out, err := d.client.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	if err != nil {
+		return nil, mapError(err, what)
+	}
+	for i := range out.Images {
+		if aws.ToString(out.Images[i].ImageId) == id {
+			return &out.Images[i], nil
+		}
+	}
+	return nil, model.Errorf(model.NotFound, "image %s not found", id)
+}
+
+// CreateImage makes an image from an EBS-backed instance and returns it at
+// once as PENDING. EC2 requires a name: the default is
+// "<instance>-<UTC timestamp>". Option no_reboot=true skips the reboot.
+func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.Image, error) {
+	if req.InstanceID == "" {
+		return model.Image{}, model.Errorf(model.InvalidArgument, "instance_id is required")
+	}
+	noReboot := false
+	if v, ok := req.Options["no_reboot"]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return model.Image{}, model.Errorf(model.InvalidArgument, "no_reboot must be true or false, not %q", v)
+		}
+		noReboot = b
+	}
+	inst, owner, err := d.instance(ctx, req.InstanceID, "creating an image")
+	if err != nil {
+		return model.Image{}, err
+	}
+	if inst.RootDeviceType == types.DeviceTypeInstanceStore {
+		return model.Image{}, model.Errorf(model.FailedPrecondition,
+			"instance %s is instance-store backed: EC2 makes images only of EBS-backed instances (use ec2-bundle-vol for instance-store)", req.InstanceID)
+	}
+	if inst.State != nil {
+		switch inst.State.Name {
+		case types.InstanceStateNamePending, types.InstanceStateNameShuttingDown, types.InstanceStateNameTerminated:
+			return model.Image{}, model.Errorf(model.FailedPrecondition, "instance %s is %s: an image can be made only of a running or stopped instance", req.InstanceID, inst.State.Name)
+		}
+	}
+	now := time.Now().UTC()
+	name := req.Name
+	if name == "" {
+		name = req.InstanceID + "-" + now.Format("20060102T150405Z")
+	}
+	in := &ec2.CreateImageInput{InstanceId: aws.String(req.InstanceID), Name: aws.String(name), NoReboot: aws.Bool(noReboot)}
+	if req.Description != "" {
+		in.Description = aws.String(req.Description)
+	}
+	out, err := d.client.CreateImage(ctx, in)
+	if err != nil {
+		return model.Image{}, mapError(err, "creating an image of "+req.InstanceID)
+	}
+	img := model.Image{
+		ID:          aws.ToString(out.ImageId),
+		Name:        name,
+		Description: req.Description,
+		OwnerID:     owner,
+		State:       model.ImagePending,
+		Created:     now,
+		RootType:    model.RootPersistent,
+		Visibility:  model.VisibilityPrivate,
+		Native:      map[string]string{"source_instance_id": req.InstanceID},
+	}
+	img.Architecture = string(inst.Architecture)
+	img.OS = osOf(inst.Platform, aws.ToString(inst.PlatformDetails))
+	img.HardwareProfiles = d.fitter(ctx)(img.Architecture, string(inst.VirtualizationType), string(types.DeviceTypeEbs))
+	return img, nil
+}
+
+// DeleteImage deregisters an image, and deletes its EBS snapshots too when
+// the provider sets delete_snapshots.
+func (d *Driver) DeleteImage(ctx context.Context, id string) error {
+	var snaps []string
+	if d.p.settings.DeleteSnapshots {
+		raw, err := d.getRaw(ctx, id, "deleting image "+id)
+		if err != nil {
+			return err
+		}
+		for _, bd := range raw.BlockDeviceMappings {
+			if bd.Ebs != nil && aws.ToString(bd.Ebs.SnapshotId) != "" {
+				snaps = append(snaps, *bd.Ebs.SnapshotId)
+			}
+		}
+	}
+	if _, err := d.client.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id)}); err != nil {
+		return mapError(err, "deleting image "+id)
+	}
+	for _, s := range snaps {
+		if _, err := d.client.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(s)}); err != nil {
+			// The image is gone; a snapshot left behind is not worth failing
+			// the delete for, but the operator should know.
+			d.p.log.WarnContext(ctx, "image deregistered but its snapshot was not deleted", "image", id, "snapshot", s, "err", mapError(err, "deleting snapshot "+s))
+		}
+	}
+	return nil
+}
+
+// UpdateImage changes an image's description (ModifyImageAttribute) and
+// tags (CreateTags, DeleteTags for empty values). EC2 image names cannot
+// change: a different name is model.InvalidArgument.
+func (d *Driver) UpdateImage(ctx context.Context, id string, u model.ImageUpdate) (model.Image, error) {
+	raw, err := d.getRaw(ctx, id, "updating image "+id)
+	if err != nil {
+		return model.Image{}, err
+	}
+	if u.Name != nil && *u.Name != aws.ToString(raw.Name) {
+		return model.Image{}, model.Errorf(model.InvalidArgument, "EC2 cannot rename image %s: copy it under the new name instead", id)
+	}
+	if u.Description != nil {
+		_, err := d.client.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
+			ImageId:     aws.String(id),
+			Description: &types.AttributeValue{Value: u.Description},
+		})
+		if err != nil {
+			return model.Image{}, mapError(err, "updating the description of "+id)
+		}
+	}
+	var set []types.Tag
+	var del []types.Tag
+	for k, v := range u.Tags {
+		if k == "" {
+			return model.Image{}, model.Errorf(model.InvalidArgument, "a tag key must not be empty")
+		}
+		if v == "" {
+			del = append(del, types.Tag{Key: aws.String(k)})
+		} else {
+			set = append(set, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+	}
+	if len(set) > 0 {
+		if _, err := d.client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: set}); err != nil {
+			return model.Image{}, mapError(err, "tagging image "+id)
+		}
+	}
+	if len(del) > 0 {
+		if _, err := d.client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: del}); err != nil {
+			return model.Image{}, mapError(err, "untagging image "+id)
+		}
+	}
+	return d.GetImage(ctx, id)
+}
+
+// CopyImage copies an image from another region (the source provider, which
+// must be an ec2 provider at the same endpoint) into this one with
+// CopyImage, acting with this driver's credentials. It returns at once with
+// the new image PENDING.
+func (d *Driver) CopyImage(ctx context.Context, req model.CopyImage) (model.Image, error) {
+	if req.SourceProvider.Driver != "" && req.SourceProvider.Driver != DriverID {
+		return model.Image{}, model.Errorf(model.InvalidArgument, "cannot copy into ec2 from a %s provider", req.SourceProvider.Driver)
+	}
+	var src Settings
+	if err := decodeSource(req.SourceProvider, &src); err != nil {
+		return model.Image{}, err
+	}
+	if src.Endpoint != d.p.settings.Endpoint {
+		return model.Image{}, model.Errorf(model.InvalidArgument, "provider %s is at another endpoint: EC2 copies only between regions of one cloud", req.SourceProvider.Name)
+	}
+	return d.copyFrom(ctx, src.Region, req.SourceImageID, req.Name, req.Description)
+}
+
+// CloneImage copies an image within the provider's region (CopyImage with
+// the same source and destination region).
+func (d *Driver) CloneImage(ctx context.Context, req model.CloneImage) (model.Image, error) {
+	return d.copyFrom(ctx, d.p.settings.Region, req.SourceImageID, req.Name, req.Description)
+}
+
+func (d *Driver) copyFrom(ctx context.Context, region, srcID, name, desc string) (model.Image, error) {
+	srcDriver := d
+	if region != d.p.settings.Region {
+		srcDriver = &Driver{p: d.p, client: d.p.clientFor(d.client, region)}
+	}
+	src, err := srcDriver.getRaw(ctx, srcID, "copying image "+srcID+" from "+region)
+	if err != nil {
+		return model.Image{}, err
+	}
+	if name == "" {
+		name = aws.ToString(src.Name)
+		if name == "" {
+			name = srcID
+		}
+		name += "-copy-" + time.Now().UTC().Format("20060102T150405Z")
+	}
+	if desc == "" {
+		desc = aws.ToString(src.Description)
+	}
+	in := &ec2.CopyImageInput{SourceImageId: aws.String(srcID), SourceRegion: aws.String(region), Name: aws.String(name)}
+	if desc != "" {
+		in.Description = aws.String(desc)
+	}
+	out, err := d.client.CopyImage(ctx, in)
+	if err != nil {
+		return model.Image{}, mapError(err, "copying image "+srcID+" from "+region)
+	}
+	img := imageOf(src, d.fitter(ctx))
+	img.ID = aws.ToString(out.ImageId)
+	img.Name, img.Description = name, desc
+	img.State, img.StateReason = model.ImagePending, ""
+	img.Created = time.Now().UTC()
+	img.Visibility = model.VisibilityPrivate
+	img.OwnerID = ""
+	img.Tags = nil
+	img.Native = map[string]string{"source_image_id": srcID, "source_region": region}
+	return img, nil
+}
+
+// decodeSource reads a source provider's settings, leniently about keys
+// that are not ours to check here.
+func decodeSource(cfg model.ProviderConfig, out *Settings) error {
+	out.Region = cfg.Setting("region")
+	out.Endpoint = cfg.Setting("endpoint")
+	if out.Region == "" {
+		return model.Errorf(model.InvalidArgument, "source provider %s has no region", cfg.Name)
+	}
+	return nil
+}
+
+// imageOf maps an EC2 image. fit gives the fitting profiles.
+func imageOf(im *types.Image, fit func(arch, virt, root string) []string) model.Image {
+	img := model.Image{
+		ID:           aws.ToString(im.ImageId),
+		Name:         aws.ToString(im.Name),
+		Description:  aws.ToString(im.Description),
+		OwnerID:      aws.ToString(im.OwnerId),
+		Architecture: string(im.Architecture),
+		State:        stateOf(im.State),
+		Type:         string(im.ImageType),
+		OS:           osOf(im.Platform, aws.ToString(im.PlatformDetails)),
+		Visibility:   model.VisibilityPrivate,
+	}
+	if aws.ToBool(im.Public) {
+		img.Visibility = model.VisibilityPublic
+	}
+	if im.StateReason != nil {
+		img.StateReason = aws.ToString(im.StateReason.Message)
+	}
+	if t, err := time.Parse(time.RFC3339, aws.ToString(im.CreationDate)); err == nil {
+		img.Created = t.UTC()
+	}
+	switch im.RootDeviceType {
+	case types.DeviceTypeEbs:
+		img.RootType = model.RootPersistent
+	case types.DeviceTypeInstanceStore:
+		img.RootType = model.RootTransient
+	}
+	native := map[string]string{}
+	set := func(k, v string) {
+		if v != "" {
+			native[k] = v
+		}
+	}
+	set("owner_alias", aws.ToString(im.ImageOwnerAlias))
+	set("image_location", aws.ToString(im.ImageLocation))
+	set("virtualization_type", string(im.VirtualizationType))
+	set("hypervisor", string(im.Hypervisor))
+	set("root_device_type", string(im.RootDeviceType))
+	set("root_device_name", aws.ToString(im.RootDeviceName))
+	set("platform_details", aws.ToString(im.PlatformDetails))
+	set("boot_mode", string(im.BootMode))
+	set("kernel_id", aws.ToString(im.KernelId))
+	set("ramdisk_id", aws.ToString(im.RamdiskId))
+	set("source_instance_id", aws.ToString(im.SourceInstanceId))
+	set("deprecation_time", aws.ToString(im.DeprecationTime))
+	if im.EnaSupport != nil {
+		native["ena_support"] = strconv.FormatBool(*im.EnaSupport)
+	}
+	var devs []string
+	for _, bd := range im.BlockDeviceMappings {
+		dev := aws.ToString(bd.DeviceName)
+		switch {
+		case bd.Ebs != nil:
+			e := bd.Ebs
+			dev += "=" + aws.ToString(e.SnapshotId) + ":" + strconv.Itoa(int(aws.ToInt32(e.VolumeSize))) + "GiB"
+			if e.VolumeType != "" {
+				dev += ":" + string(e.VolumeType)
+			}
+			img.SizeBytes += int64(aws.ToInt32(e.VolumeSize)) << 30
+		case bd.VirtualName != nil:
+			dev += "=" + *bd.VirtualName
+		case bd.NoDevice != nil:
+			dev += "=none"
+		}
+		devs = append(devs, dev)
+	}
+	if len(devs) > 0 {
+		native["block_devices"] = strings.Join(devs, ",")
+	}
+	if len(native) > 0 {
+		img.Native = native
+	}
+	if len(im.Tags) > 0 {
+		img.Tags = make(map[string]string, len(im.Tags))
+		for _, t := range im.Tags {
+			img.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	if fit != nil {
+		img.HardwareProfiles = fit(img.Architecture, string(im.VirtualizationType), string(im.RootDeviceType))
+	}
+	return img
+}
+
+// stateOf maps EC2 image states: deregistered is DELETED, error and invalid
+// are FAILED, others are upper-cased (AVAILABLE, PENDING, DISABLED, ...).
+func stateOf(s types.ImageState) string {
+	switch s {
+	case types.ImageStateDeregistered:
+		return model.ImageDeleted
+	case types.ImageStateError, types.ImageStateFailed, types.ImageStateInvalid:
+		return model.ImageFailed
+	case "":
+		return "UNKNOWN"
+	}
+	return strings.ToUpper(string(s))
+}
+
+// osOf derives the OS family: EC2 sets Platform only for Windows.
+func osOf(platform types.PlatformValues, details string) string {
+	if platform == types.PlatformValuesWindows || strings.Contains(strings.ToLower(details), "windows") {
+		return "windows"
+	}
+	return "linux"
+}

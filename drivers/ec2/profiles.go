@@ -1,0 +1,245 @@
+package ec2
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/imagegw/imagegw/model"
+)
+
+// profileCache holds a region's instance types for a TTL. Instance types are
+// the same for every account of a region, so one cache serves every set of
+// credentials of the provider, and a client without credentials is served
+// from it once anyone has filled it.
+type profileCache struct {
+	ttl time.Duration
+
+	mu      sync.Mutex
+	fetched time.Time
+	snap    *profileSnapshot
+	// fill serialises fetches so that concurrent misses make one call.
+	fill sync.Mutex
+}
+
+// profileSnapshot is one fetch of the instance types.
+type profileSnapshot struct {
+	profiles []model.HardwareProfile
+	// fit maps "arch|virtualization|root device type" to the sorted ids of
+	// the profiles that can run such an image. The slices are shared by
+	// every image that fits them and must not be modified.
+	mu  sync.Mutex
+	fit map[string][]string
+	raw []types.InstanceTypeInfo
+}
+
+func (c *profileCache) get(now time.Time) *profileSnapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.snap != nil && now.Sub(c.fetched) < c.ttl {
+		return c.snap
+	}
+	return nil
+}
+
+// snapshot returns the cached instance types, fetching them with client on
+// a miss.
+func (d *Driver) snapshot(ctx context.Context) (*profileSnapshot, error) {
+	c := &d.p.profiles
+	if s := c.get(time.Now()); s != nil {
+		return s, nil
+	}
+	c.fill.Lock()
+	defer c.fill.Unlock()
+	if s := c.get(time.Now()); s != nil {
+		return s, nil
+	}
+	var raw []types.InstanceTypeInfo
+	pg := ec2.NewDescribeInstanceTypesPaginator(d.client, &ec2.DescribeInstanceTypesInput{MaxResults: aws.Int32(100)})
+	for pg.HasMorePages() {
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, mapError(err, "listing instance types")
+		}
+		raw = append(raw, out.InstanceTypes...)
+	}
+	s := newSnapshot(raw)
+	c.mu.Lock()
+	c.snap, c.fetched = s, time.Now()
+	c.mu.Unlock()
+	return s, nil
+}
+
+func newSnapshot(raw []types.InstanceTypeInfo) *profileSnapshot {
+	sort.Slice(raw, func(i, j int) bool { return raw[i].InstanceType < raw[j].InstanceType })
+	s := &profileSnapshot{raw: raw, fit: map[string][]string{}}
+	seen := map[string]bool{}
+	for _, it := range raw {
+		hp := profileOf(it)
+		if hp.ID == "" || seen[hp.ID] {
+			continue
+		}
+		seen[hp.ID] = true
+		s.profiles = append(s.profiles, hp)
+	}
+	return s
+}
+
+// fitting returns the ids of the profiles that can run an image of the given
+// architecture, virtualization type and root device type ("" matches any).
+func (s *profileSnapshot) fitting(arch, virt, root string) []string {
+	key := arch + "|" + virt + "|" + root
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ids, ok := s.fit[key]; ok {
+		return ids
+	}
+	ids := []string{}
+	for _, it := range s.raw {
+		if arch != "" && (it.ProcessorInfo == nil || !containsArch(it.ProcessorInfo.SupportedArchitectures, arch)) {
+			continue
+		}
+		if virt != "" && len(it.SupportedVirtualizationTypes) > 0 && !containsString(it.SupportedVirtualizationTypes, virt) {
+			continue
+		}
+		if root != "" && len(it.SupportedRootDeviceTypes) > 0 && !containsString(it.SupportedRootDeviceTypes, root) {
+			continue
+		}
+		ids = append(ids, string(it.InstanceType))
+	}
+	s.fit[key] = ids
+	return ids
+}
+
+func containsArch(list []types.ArchitectureType, v string) bool {
+	for _, a := range list {
+		if string(a) == v {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString[T ~string](list []T, v string) bool {
+	for _, a := range list {
+		if string(a) == v {
+			return true
+		}
+	}
+	return false
+}
+
+// profileOf maps an instance type: vCPUs, memory in MiB, instance storage in
+// GB (absent when EBS-only), architectures as an enum; GPU, network and the
+// rest as native fields.
+func profileOf(it types.InstanceTypeInfo) model.HardwareProfile {
+	id := string(it.InstanceType)
+	hp := model.HardwareProfile{ID: id, Name: id, Native: map[string]string{}}
+	if it.VCpuInfo != nil && it.VCpuInfo.DefaultVCpus != nil {
+		hp.Properties = append(hp.Properties, model.FixedProp(model.PropCPU, model.UnitCount, strconv.Itoa(int(*it.VCpuInfo.DefaultVCpus))))
+	}
+	if it.MemoryInfo != nil && it.MemoryInfo.SizeInMiB != nil {
+		hp.Properties = append(hp.Properties, model.FixedProp(model.PropMemory, model.UnitMB, strconv.FormatInt(*it.MemoryInfo.SizeInMiB, 10)))
+	}
+	if aws.ToBool(it.InstanceStorageSupported) && it.InstanceStorageInfo != nil && it.InstanceStorageInfo.TotalSizeInGB != nil {
+		hp.Properties = append(hp.Properties, model.FixedProp(model.PropStorage, model.UnitGB, strconv.FormatInt(*it.InstanceStorageInfo.TotalSizeInGB, 10)))
+		var disks []string
+		for _, d := range it.InstanceStorageInfo.Disks {
+			disks = append(disks, fmt.Sprintf("%d x %d GB %s", aws.ToInt32(d.Count), aws.ToInt64(d.SizeInGB), d.Type))
+		}
+		hp.Native["instance_storage"] = strings.Join(disks, ", ")
+	} else {
+		hp.Native["instance_storage"] = "ebs-only"
+	}
+	if it.ProcessorInfo != nil && len(it.ProcessorInfo.SupportedArchitectures) > 0 {
+		var archs []string
+		for _, a := range it.ProcessorInfo.SupportedArchitectures {
+			archs = append(archs, string(a))
+		}
+		hp.Properties = append(hp.Properties, model.EnumProp(model.PropArchitecture, model.UnitLabel, "", archs...))
+		if it.ProcessorInfo.SustainedClockSpeedInGhz != nil {
+			hp.Native["clock_ghz"] = strconv.FormatFloat(*it.ProcessorInfo.SustainedClockSpeedInGhz, 'f', -1, 64)
+		}
+		if m := aws.ToString(it.ProcessorInfo.Manufacturer); m != "" {
+			hp.Native["processor"] = m
+		}
+	}
+	if g := it.GpuInfo; g != nil && len(g.Gpus) > 0 {
+		var gpus []string
+		total := 0
+		for _, d := range g.Gpus {
+			n := int(aws.ToInt32(d.Count))
+			total += n
+			s := fmt.Sprintf("%d x %s %s", n, aws.ToString(d.Manufacturer), aws.ToString(d.Name))
+			if d.MemoryInfo != nil && d.MemoryInfo.SizeInMiB != nil {
+				s += fmt.Sprintf(" (%d MiB)", *d.MemoryInfo.SizeInMiB)
+			}
+			gpus = append(gpus, s)
+		}
+		hp.Native["gpu"] = strings.Join(gpus, ", ")
+		hp.Native["gpu_count"] = strconv.Itoa(total)
+		if g.TotalGpuMemoryInMiB != nil {
+			hp.Native["gpu_memory_mib"] = strconv.Itoa(int(*g.TotalGpuMemoryInMiB))
+		}
+	}
+	if n := it.NetworkInfo; n != nil {
+		if v := aws.ToString(n.NetworkPerformance); v != "" {
+			hp.Native["network_performance"] = v
+		}
+		if n.MaximumNetworkInterfaces != nil {
+			hp.Native["max_network_interfaces"] = strconv.Itoa(int(*n.MaximumNetworkInterfaces))
+		}
+		if n.EnaSupport != "" {
+			hp.Native["ena_support"] = string(n.EnaSupport)
+		}
+		if n.Ipv6Supported != nil {
+			hp.Native["ipv6"] = strconv.FormatBool(*n.Ipv6Supported)
+		}
+	}
+	if it.Hypervisor != "" {
+		hp.Native["hypervisor"] = string(it.Hypervisor)
+	}
+	if it.CurrentGeneration != nil {
+		hp.Native["current_generation"] = strconv.FormatBool(*it.CurrentGeneration)
+	}
+	if it.BurstablePerformanceSupported != nil && *it.BurstablePerformanceSupported {
+		hp.Native["burstable"] = "true"
+	}
+	if it.BareMetal != nil && *it.BareMetal {
+		hp.Native["bare_metal"] = "true"
+	}
+	if len(it.SupportedVirtualizationTypes) > 0 {
+		hp.Native["virtualization_types"] = joinStrings(it.SupportedVirtualizationTypes)
+	}
+	if len(it.SupportedRootDeviceTypes) > 0 {
+		hp.Native["root_device_types"] = joinStrings(it.SupportedRootDeviceTypes)
+	}
+	return hp
+}
+
+func joinStrings[T ~string](list []T) string {
+	s := make([]string, len(list))
+	for i, v := range list {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ",")
+}
+
+// ListHardwareProfiles returns the region's instance types, sorted by id,
+// from a per-provider cache (profile_ttl). The slice is the caller's; the
+// profiles' Properties and Native are shared and must not be modified.
+func (d *Driver) ListHardwareProfiles(ctx context.Context) ([]model.HardwareProfile, error) {
+	s, err := d.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append([]model.HardwareProfile(nil), s.profiles...), nil
+}
