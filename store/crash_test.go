@@ -81,9 +81,6 @@ func TestHelperWriter(t *testing.T) {
 // that no transaction is half applied; and that SQLite's integrity check
 // passes.
 func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts writer processes; skipped in -short mode")
-	}
 	path := filepath.Join(t.TempDir(), FileName)
 	acked := make(map[string]bool)
 	for round := 0; round < 2; round++ {
