@@ -235,7 +235,9 @@ func (b *hashBuffer) Write(p []byte) (int, error) {
 // the body) and answers 304 when a GET or HEAD's If-None-Match matches.
 // write must produce the same bytes each time it is called: a body larger
 // than 256 KiB is produced twice (once to hash it, once to stream it)
-// rather than held in memory.
+// rather than held in memory. If the second pass fails, the status is
+// already sent, so Send aborts the connection (panics with
+// http.ErrAbortHandler, which net/http handles quietly).
 func Send(w http.ResponseWriter, r *http.Request, status int, contentType string, write func(io.Writer) error) error {
 	hb := &hashBuffer{h: md5.New()}
 	if err := write(hb); err != nil {
@@ -262,7 +264,13 @@ func Send(w http.ResponseWriter, r *http.Request, status int, contentType string
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	return write(w)
+	if err := write(w); err != nil {
+		// The status is sent: no error envelope can follow. Abort the
+		// connection so that the client sees a truncated body as an error
+		// rather than a short list (a gone client is the usual cause).
+		panic(http.ErrAbortHandler)
+	}
+	return nil
 }
 
 // ETagMatches reports whether an If-None-Match header value (a list of

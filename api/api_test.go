@@ -83,3 +83,37 @@ func TestSendLargeBody(t *testing.T) {
 		t.Errorf("If-None-Match on a large body: %d, %d bytes", rec2.Code, rec2.Body.Len())
 	}
 }
+
+// failAfter fails once n bytes have gone through.
+type failAfter struct {
+	http.ResponseWriter
+	n int
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	f.n -= len(p)
+	if f.n < 0 {
+		return 0, fmt.Errorf("connection reset by peer")
+	}
+	return f.ResponseWriter.Write(p)
+}
+
+// TestSendAbortsOnStreamError: once the status is out, a failing body
+// aborts the connection instead of writing an error after it.
+func TestSendAbortsOnStreamError(t *testing.T) {
+	big := strings.Repeat("y", 1<<20)
+	rec := httptest.NewRecorder()
+	defer func() {
+		if v := recover(); v != http.ErrAbortHandler {
+			t.Errorf("recovered %v, want http.ErrAbortHandler", v)
+		}
+		if rec.Code != 200 {
+			t.Errorf("status %d", rec.Code)
+		}
+	}()
+	api.Send(&failAfter{rec, 1000}, httptest.NewRequest("GET", "/", nil), 200, "text/plain", func(w io.Writer) error {
+		_, err := io.WriteString(w, big)
+		return err
+	})
+	t.Error("Send returned instead of aborting")
+}

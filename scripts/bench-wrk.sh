@@ -17,7 +17,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/api" && break; sleep 0.1; done
 auth="Authorization: Basic $(printf mockuser:mockpassword | base64)"
-run() { echo "== $1 ($2 connections, ${secs}s)"; wrk -t2 -c"$2" -d"${secs}s" --latency -H "$auth" "http://127.0.0.1:$port$1" | grep -E 'Requests/sec|Transfer/sec|50%|99%|requests in|Non-2xx'; }
+run() { echo "== $1 ($2 connections, ${secs}s)"; wrk -t2 -c"$2" -d"${secs}s" --timeout 30s --latency -H "$auth" "http://127.0.0.1:$port$1" | grep -E 'Requests/sec|Transfer/sec|50%|99%|requests in|Non-2xx'; }
 run "/api/images/img1" 32
 run "/api/images/img1?format=json" 32
 run "/api/images?format=json" 4
