@@ -152,6 +152,7 @@ type call struct {
 	target gateway.Target
 	sess   *gateway.Session
 	in     inputs
+	others map[string]string // login → account id, for owners
 }
 
 func (f *Front) newCall(w http.ResponseWriter, r *http.Request, methods string) *call {

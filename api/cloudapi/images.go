@@ -77,13 +77,37 @@ func cloudState(s string) string {
 // caller.
 func (c *call) owner(img model.Image, m imageMeta) (string, bool) {
 	creds := c.acct.CredentialsFor(c.target.Driver)
-	if (m.Creator != "" && m.Creator == c.login) || (img.OwnerID != "" && img.OwnerID == creds.User) {
+	if m.Creator != "" && m.Creator != c.login {
+		// made through the gateway by another account (which may share
+		// the cloud identity): that account owns it
+		if id := c.accountID(m.Creator); id != "" {
+			return id, false
+		}
+	}
+	if m.Creator == c.login || (img.OwnerID != "" && img.OwnerID == creds.User) {
 		return c.acct.ID, true
 	}
 	if img.OwnerID == "" {
 		return "", false
 	}
 	return ids.UUID(c.target.Driver, c.target.Provider, ids.Owners, img.OwnerID), false
+}
+
+// accountID returns the id of another login, cached for the request; ""
+// when it no longer exists.
+func (c *call) accountID(login string) string {
+	if id, ok := c.others[login]; ok {
+		return id
+	}
+	if c.others == nil {
+		c.others = map[string]string{}
+	}
+	a, err := c.f.accts.Get(c.r.Context(), login)
+	if err != nil {
+		a.ID = ""
+	}
+	c.others[login] = a.ID
+	return a.ID
 }
 
 // render builds the Image of a model image with its overlay.
