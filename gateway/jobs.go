@@ -326,20 +326,35 @@ func (j *Jobs) List(ctx context.Context) ([]model.Job, error) {
 
 // Wait blocks until job id is terminal or ctx ends, and returns it.
 func (j *Jobs) Wait(ctx context.Context, id string) (model.Job, error) {
+	ch := make(chan struct{})
+	j.mu.Lock()
+	j.subs[id] = append(j.subs[id], ch)
+	j.mu.Unlock()
+	defer j.unsubscribe(id, ch)
+	tick := time.NewTicker(time.Second) // jobs followed by another replica
+	defer tick.Stop()
 	for {
-		ch := make(chan struct{})
-		j.mu.Lock()
-		j.subs[id] = append(j.subs[id], ch)
-		j.mu.Unlock()
 		job, err := j.Get(ctx, id)
 		if err != nil || job.Terminal() {
 			return job, err
 		}
 		select {
-		case <-ch:
+		case <-ch: // finished here: the next Get sees it
+		case <-tick.C:
 		case <-ctx.Done():
 			return job, ctx.Err()
-		case <-time.After(time.Second): // jobs of another replica
 		}
+	}
+}
+
+// unsubscribe drops a waiter's channel if finished has not already.
+func (j *Jobs) unsubscribe(id string, ch chan struct{}) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	subs := slices.DeleteFunc(j.subs[id], func(c chan struct{}) bool { return c == ch })
+	if len(subs) == 0 {
+		delete(j.subs, id)
+	} else {
+		j.subs[id] = subs
 	}
 }
