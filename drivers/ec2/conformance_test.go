@@ -24,14 +24,14 @@ type harness struct {
 	raw  *ec2.Client
 }
 
-func newHarness(_ context.Context, t *testing.T) (drivertest.Harness, error) {
-	s := needMoto(t)
-	return &harness{
-		t:    t,
-		moto: s,
-		prov: openProvider(t, s, "us-east-1", map[string]any{"owners": []any{canonical}}),
-		raw:  rawClient(s, "us-east-1"),
-	}, nil
+// harnessMaker shares one provider among the subtests, as the gateway
+// does: its instance-type cache saves moto's slow DescribeInstanceTypes
+// (about 5 s) in every subtest. moto itself is reset for each.
+func harnessMaker(prov drivers.Provider) drivertest.HarnessMaker {
+	return func(_ context.Context, t *testing.T) (drivertest.Harness, error) {
+		s := needMoto(t)
+		return &harness{t: t, moto: s, prov: prov, raw: rawClient(s, "us-east-1")}, nil
+	}
 }
 
 func (h *harness) Driver(ctx context.Context) (drivers.Driver, error) {
@@ -52,8 +52,9 @@ func (h *harness) UnknownInstanceID() string { return "i-0123456789abcdef0" }
 func (h *harness) Close()                    {}
 
 func TestConformance(t *testing.T) {
-	needMoto(t)
-	drivertest.RunConformanceTests(t, newHarness, drivertest.Options{
+	s := needMoto(t)
+	prov := openProvider(t, s, "us-east-1", map[string]any{"owners": []any{canonical}})
+	drivertest.RunConformanceTests(t, harnessMaker(prov), drivertest.Options{
 		CreateTimeout: 30 * time.Second,
 		PollInterval:  100 * time.Millisecond,
 	})

@@ -83,6 +83,9 @@ func runMain(m *testing.M) int {
 		defer motoMain.stop()
 	}
 	code := m.Run()
+	for _, p := range shared {
+		p.Close()
+	}
 	if motoAuth != nil {
 		motoAuth.stop()
 	}
@@ -205,10 +208,42 @@ func openProvider(t testing.TB, s *motoServer, region string, extra map[string]a
 	return p
 }
 
-// connect opens a provider and connects with the test credentials.
+// shared holds one provider per region with default settings, opened once
+// for the whole run as the gateway would: it saves moto's slow
+// DescribeInstanceTypes (seconds) in every test. Closed by runMain.
+var (
+	sharedMu sync.Mutex
+	shared   = map[string]drivers.Provider{}
+)
+
+func sharedProvider(t testing.TB, s *motoServer, region string) drivers.Provider {
+	t.Helper()
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if p, ok := shared[region]; ok {
+		return p
+	}
+	reg, _ := drivers.Lookup("ec2")
+	p, err := reg.Open(context.Background(), model.ProviderConfig{Name: "moto-" + region, Driver: "ec2",
+		Settings: map[string]any{"region": region, "endpoint": s.URL}}, drivers.Env{})
+	if err != nil {
+		t.Fatalf("opening provider: %v", err)
+	}
+	shared[region] = p
+	return p
+}
+
+// connect connects with the test credentials to a provider with extra
+// settings, or to the region's shared provider when there are none.
 func connect(t testing.TB, s *motoServer, region string, extra map[string]any) drivers.Driver {
 	t.Helper()
-	d, err := openProvider(t, s, region, extra).Connect(context.Background(), model.Credentials{User: testKey, Password: testSecret})
+	var p drivers.Provider
+	if extra == nil {
+		p = sharedProvider(t, s, region)
+	} else {
+		p = openProvider(t, s, region, extra)
+	}
+	d, err := p.Connect(context.Background(), model.Credentials{User: testKey, Password: testSecret})
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
