@@ -1,5 +1,5 @@
 #!/bin/bash
-# openstack-install.sh installs Debian 12's Keystone, Glance and nova-api
+# openstack-install.sh installs Debian 12's Keystone, Glance, nova-api and Neutron API
 # packages without letting their maintainer scripts configure databases,
 # register endpoints or start services. Idempotent: a second run is a no-op
 # once the packages are in place. Run as root. Used by scripts/openstack-up.sh.
@@ -7,7 +7,7 @@ set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true
 
-PKGS=(keystone glance-api nova-api uwsgi-core uwsgi-plugin-python3 python3-openstackclient sqlite3 curl)
+PKGS=(keystone glance-api nova-api neutron-api uwsgi-core uwsgi-plugin-python3 python3-openstackclient sqlite3 curl)
 
 need=()
 for p in "${PKGS[@]}"; do
@@ -40,6 +40,12 @@ nova-common nova/configure_rabbit boolean false
 nova-api nova/register-endpoint boolean false
 nova-api nova-api/register-endpoint boolean false
 nova-api nova-api/dbconfig-install boolean false
+neutron-common neutron/configure_db boolean false
+neutron-common neutron-common/dbconfig-install boolean false
+neutron-common neutron/configure_ksat boolean false
+neutron-common neutron/configure_rabbit boolean false
+neutron-api neutron/register-endpoint boolean false
+neutron-api neutron-api/register-endpoint boolean false
 SEL
 
 # Never start services from maintainer scripts (there is no systemd here anyway).

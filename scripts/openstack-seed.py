@@ -60,10 +60,12 @@ def identity(a):
     bench = project("bench")
     user("glance", a.service_password, service, ["admin", "service"])
     user("nova", a.service_password, service, ["admin", "service"])
+    user("neutron", a.service_password, service, ["admin", "service"])
     demo_user = user("demo", a.demo_password, demo, ["member", "reader"])
     user("bench", a.demo_password, bench, ["member", "reader"])
 
-    for stype, name, url in (("image", "glance", a.glance), ("compute", "nova", a.nova)):
+    for stype, name, url in (("image", "glance", a.glance), ("compute", "nova", a.nova),
+                              ("network", "neutron", a.neutron)):
         svcs = kc.services.list(type=stype)
         svc = svcs[0] if svcs else kc.services.create(name, stype)
         have = {e.interface for e in kc.endpoints.list(service=svc)}
@@ -240,6 +242,7 @@ def main():
     p.add_argument("--service-password")
     p.add_argument("--glance")
     p.add_argument("--nova")
+    p.add_argument("--neutron")
     p.add_argument("--images", type=int, default=30)
     p.add_argument("--servers", type=int, default=1)
     a = p.parse_args()

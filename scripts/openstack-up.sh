@@ -1,8 +1,9 @@
 #!/bin/bash
 # openstack-up.sh runs real OpenStack services from Debian 12 on loopback for
 # imagegw's OpenStack driver tests: Keystone (uwsgi, one process, SQLite in
-# WAL mode), Glance (file store, Keystone auth) and nova-api (transport_url =
-# fake://, so no RabbitMQ and no compute service).
+# WAL mode), Glance (file store, Keystone auth), nova-api (transport_url =
+# fake://, so no RabbitMQ and no compute service) and a Neutron API server
+# (nova-api asks it for every server's security groups; no agents).
 #
 #   scripts/openstack-up.sh up            install if needed, (re)start, seed, write the env file
 #   scripts/openstack-up.sh down          stop every process it started, by PID
@@ -20,6 +21,7 @@ STATE=${OPENSTACK_STATE:-/tmp/imagegw-openstack}
 KEYSTONE_PORT=${KEYSTONE_PORT:-15000}
 GLANCE_PORT=${GLANCE_PORT:-19292}
 NOVA_PORT=${NOVA_PORT:-18774}
+NEUTRON_PORT=${NEUTRON_PORT:-19696}
 SEED_IMAGES=${SEED_IMAGES:-30}   # more than one Glance page (25 by default)
 SEED_SERVERS=${SEED_SERVERS:-12} # one per image to create
 ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin-secret}
@@ -148,10 +150,48 @@ lock_path = $d/lock
 [oslo_policy]
 enforce_scope = false
 enforce_new_defaults = false
+[neutron]
+auth_type = password
+auth_url = $KS
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = neutron
+password = $SERVICE_PASSWORD
+valid_interfaces = internal,public
 [wsgi]
 api_paste_config = /etc/nova/api-paste.ini
 [upgrade_levels]
 compute = auto
+EOF
+	cat >"$d/neutron.conf" <<EOF
+[DEFAULT]
+core_plugin = ml2
+service_plugins = router
+bind_host = 127.0.0.1
+bind_port = $NEUTRON_PORT
+api_workers = 1
+rpc_workers = 0
+rpc_state_report_workers = 0
+transport_url = fake://
+auth_strategy = keystone
+notify_nova_on_port_status_changes = false
+notify_nova_on_port_data_changes = false
+use_stderr = true
+api_paste_config = /etc/neutron/api-paste.ini
+state_path = $d/neutron
+[database]
+connection = sqlite:///$d/neutron.db
+[keystone_authtoken]
+$authtoken
+username = neutron
+[ml2]
+type_drivers = flat
+tenant_network_types =
+mechanism_drivers =
+extension_drivers = port_security
+[oslo_concurrency]
+lock_path = $d/lock
 EOF
 }
 
@@ -160,7 +200,7 @@ up() {
 	"$HERE/openstack-install.sh"
 	stop
 	rm -rf "$STATE"
-	mkdir -p "$STATE"/{pids,log,images,lock,nova,fernet-keys,credential-keys}
+	mkdir -p "$STATE"/{pids,log,images,lock,nova,neutron,fernet-keys,credential-keys}
 	chmod 700 "$STATE"/{fernet-keys,credential-keys}
 	write_configs
 	local t0=$SECONDS
@@ -189,18 +229,23 @@ up() {
 		$nm cell_v2 create_cell --name cell1 --database_connection "sqlite:///$STATE/nova.db" --transport-url fake://
 		$nm db sync
 	} >"$STATE/log/nova-manage.log" 2>&1 || { tail -20 "$STATE/log/nova-manage.log" >&2; exit 1; }
-	for db in nova_api nova nova_cell0; do sqlite3 "$STATE/$db.db" 'PRAGMA journal_mode=WAL;' >/dev/null; done
+	$PY "$HERE/openstack-neutron.py" schema --config-file "$STATE/neutron.conf" >"$STATE/log/neutron-schema.log" 2>&1 ||
+		{ tail -20 "$STATE/log/neutron-schema.log" >&2; exit 1; }
+	for db in nova_api nova nova_cell0 neutron; do sqlite3 "$STATE/$db.db" 'PRAGMA journal_mode=WAL;' >/dev/null; done
 
 	wait_http keystone "$KS/v3"
 	log "keystone: users, projects, roles, catalog"
 	$PY "$HERE/openstack-seed.py" identity --state "$STATE" --keystone "$KS" \
 		--admin-password "$ADMIN_PASSWORD" --demo-password "$DEMO_PASSWORD" --service-password "$SERVICE_PASSWORD" \
-		--glance "http://127.0.0.1:$GLANCE_PORT" --nova "http://127.0.0.1:$NOVA_PORT/v2.1"
+		--glance "http://127.0.0.1:$GLANCE_PORT" --nova "http://127.0.0.1:$NOVA_PORT/v2.1" \
+		--neutron "http://127.0.0.1:$NEUTRON_PORT"
 
 	start glance glance-api --config-file "$STATE/glance-api.conf"
 	start nova nova-api --config-file "$STATE/nova.conf"
+	start neutron $PY "$HERE/openstack-neutron.py" serve --config-file "$STATE/neutron.conf"
 	wait_http glance "http://127.0.0.1:$GLANCE_PORT/versions"
 	wait_http nova "http://127.0.0.1:$NOVA_PORT/"
+	wait_http neutron "http://127.0.0.1:$NEUTRON_PORT/"
 
 	log "seeding flavors, $SEED_IMAGES images and $SEED_SERVERS servers"
 	$PY "$HERE/openstack-seed.py" cloud --state "$STATE" --images "$SEED_IMAGES" --servers "$SEED_SERVERS"
