@@ -413,4 +413,3 @@ func ExampleOpen() {
 	fmt.Printf("%T\n", d)
 	// Output: *openstack.Driver
 }
-
