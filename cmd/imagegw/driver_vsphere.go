@@ -1,0 +1,3 @@
+package main
+
+import _ "github.com/imagegw/imagegw/drivers/vsphere" // the vSphere driver (govmomi)
