@@ -30,3 +30,16 @@ bench-go:
 
 bench-wrk:
 	scripts/bench-wrk.sh 10
+
+# test-openstack starts Keystone, Glance, nova-api and a Neutron API from
+# Debian 12 on loopback (scripts/openstack-up.sh: installs them first; needs
+# root), runs the openstack driver's tests verbosely, fails if any test was
+# skipped, and stops the stack.
+.PHONY: test-openstack
+OPENSTACK_TEST_LOG ?= /tmp/imagegw-openstack-test.log
+test-openstack:
+	scripts/openstack-up.sh up >/dev/null || { scripts/openstack-up.sh down; exit 1; }
+	@rc=0; CI=true $(GO) test -race -count=1 -v -timeout 20m ./drivers/openstack/... >$(OPENSTACK_TEST_LOG) 2>&1 || rc=$$?; \
+	  cat $(OPENSTACK_TEST_LOG); scripts/openstack-up.sh down; \
+	  if grep -q -- '--- SKIP' $(OPENSTACK_TEST_LOG); then echo "test-openstack: tests were skipped (see above)"; exit 1; fi; \
+	  exit $$rc
