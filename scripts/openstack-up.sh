@@ -199,6 +199,8 @@ up() {
 	if [ "$(id -u)" -ne 0 ]; then log "run as root"; exit 1; fi
 	"$HERE/openstack-install.sh"
 	stop
+	# A failure half way must not leave services running.
+	trap 'log "failed; stopping what was started"; stop' ERR
 	rm -rf "$STATE"
 	mkdir -p "$STATE"/{pids,log,images,lock,nova,neutron,fernet-keys,credential-keys}
 	chmod 700 "$STATE"/{fernet-keys,credential-keys}
