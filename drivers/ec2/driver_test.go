@@ -55,7 +55,7 @@ func TestListImagesPushesDownFilters(t *testing.T) {
 		check func(model.Image) bool
 	}{
 		{"default: own images plus configured owners", model.ImageQuery{}, nCanonical, func(i model.Image) bool { return i.OwnerID == canonical }},
-		{"owner amazon", model.ImageQuery{OwnerID: "amazon"}, nAmazon, nil},
+		{"owner amazon", model.ImageQuery{OwnerID: "amazon"}, nAmazon, func(i model.Image) bool { return i.OwnerID == "amazon" && model.ImageQuery{OwnerID: "amazon"}.Match(i) }},
 		{"owner amazon, arm64", model.ImageQuery{OwnerID: "amazon", Architecture: "arm64"}, nArm, func(i model.Image) bool { return i.Architecture == "arm64" && armIDs[i.ID] }},
 		{"owner self", model.ImageQuery{OwnerID: "self"}, 0, nil},
 		{"owner unknown account", model.ImageQuery{OwnerID: "000000000000"}, 0, nil},

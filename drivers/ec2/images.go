@@ -45,7 +45,14 @@ func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Im
 			continue
 		}
 		seen[id] = true
-		out = append(out, imageOf(&raw[i], fit))
+		img := imageOf(&raw[i], fit)
+		// An owner alias (amazon, aws-marketplace) selects images whose
+		// OwnerId is an account number: show the alias the client asked
+		// for, so that the gateway's exact owner match keeps them.
+		if q.OwnerID != "" && q.OwnerID != "self" && img.OwnerID != q.OwnerID && aws.ToString(raw[i].ImageOwnerAlias) == q.OwnerID {
+			img.OwnerID = q.OwnerID
+		}
+		out = append(out, img)
 	}
 	return out, nil
 }
