@@ -214,11 +214,25 @@ func (s *sim) close() {
 }
 
 // client returns a govmomi client logged in to the simulator, for test
-// setup and for checking what the driver did.
+// setup and for checking what the driver did (its round trips are not
+// counted).
 func (s *sim) client(ctx context.Context) (*vim25.Client, error) {
 	u := *s.server.URL
 	u.User = nil
-	sc := soap.NewClient(&u, true)
+	return login(ctx, &u)
+}
+
+// frontClient is client through the counting front.
+func (s *sim) frontClient(ctx context.Context) (*vim25.Client, error) {
+	u, err := url.Parse(s.url)
+	if err != nil {
+		return nil, err
+	}
+	return login(ctx, u)
+}
+
+func login(ctx context.Context, u *url.URL) (*vim25.Client, error) {
+	sc := soap.NewClient(u, true)
 	c, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		return nil, err
