@@ -485,6 +485,7 @@ func TestOpenRejectsBadSettings(t *testing.T) {
 		{"key without secret", map[string]any{"region": "us-east-1", "access_key_id": "AKID"}, "go together"},
 		{"negative ttl", map[string]any{"region": "us-east-1", "profile_ttl": "-1m"}, "negative"},
 		{"bad ttl", map[string]any{"region": "us-east-1", "profile_ttl": "soon"}, "soon"},
+		{"bad instance type pattern", map[string]any{"region": "us-east-1", "instance_types": []any{"t3.["}}, "bad pattern"},
 		{"owners not a list", map[string]any{"region": "us-east-1", "owners": "amazon"}, "cannot unmarshal"},
 	}
 	for _, tc := range tests {
@@ -498,5 +499,30 @@ func TestOpenRejectsBadSettings(t *testing.T) {
 				t.Errorf("Open(%v) = %v, want InvalidArgument mentioning %q", tc.settings, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestInstanceTypesLimitProfiles(t *testing.T) {
+	s := needMoto(t)
+	ctx := context.Background()
+	d := connect(t, s, "us-east-1", map[string]any{"instance_types": []any{"t3.*", "m6g.large"}})
+	hps, err := d.ListHardwareProfiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, hp := range hps {
+		ids = append(ids, hp.ID)
+	}
+	want := "m6g.large,t3.2xlarge,t3.large,t3.medium,t3.micro,t3.nano,t3.small,t3.xlarge"
+	if strings.Join(ids, ",") != want {
+		t.Errorf("profiles = %v, want %s", ids, want)
+	}
+	imgs, err := d.ListImages(ctx, model.ImageQuery{OwnerID: "amazon", Architecture: "arm64"})
+	if err != nil || len(imgs) == 0 {
+		t.Fatalf("ListImages: %d, %v", len(imgs), err)
+	}
+	if got := strings.Join(imgs[0].HardwareProfiles, ","); got != "m6g.large" {
+		t.Errorf("arm64 image fits %q, want m6g.large only", got)
 	}
 }

@@ -22,7 +22,7 @@ import (
 // End to end: the whole gateway over real HTTP (the native Deltacloud
 // front), with ec2 providers at moto_server, as curl would use it.
 
-func e2eServer(t *testing.T, s *motoServer, extra string) *apitest.Server {
+func e2eServer(t testing.TB, s *motoServer, extra string) *apitest.Server {
 	t.Helper()
 	cfg, err := gateway.ParseConfig(strings.NewReader(`
 job_poll_interval: 50ms

@@ -26,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"sync"
 	"time"
 
@@ -58,6 +59,10 @@ type Settings struct {
 	// account ids) whose images are listed besides the caller's own when the
 	// client gives no owner_id filter.
 	Owners []string `yaml:"owners"`
+	// InstanceTypes, if set, are glob patterns ("t3.*", "m7g.large") that
+	// limit the instance types offered as hardware profiles, and so the
+	// profiles each image lists. Default: every type of the region.
+	InstanceTypes []string `yaml:"instance_types"`
 	// AccessKeyID and SecretAccessKey are server-side credentials used when a
 	// client sends none. Without them the SDK's default chain is used.
 	AccessKeyID     string `yaml:"access_key_id"`
@@ -99,6 +104,11 @@ func (s *Settings) check(name string) error {
 	for _, o := range s.Owners {
 		if o == "" {
 			return bad("owners has an empty entry")
+		}
+	}
+	for _, pat := range s.InstanceTypes {
+		if _, err := path.Match(pat, ""); err != nil || pat == "" {
+			return bad("instance_types: bad pattern %q", pat)
 		}
 	}
 	switch {
@@ -199,7 +209,7 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 		idle:     idle,
 		clients:  map[string]*list.Element{},
 		lru:      list.New(),
-		profiles: profileCache{ttl: s.ProfileTTL},
+		profiles: profileCache{ttl: s.ProfileTTL, patterns: s.InstanceTypes},
 	}, nil
 }
 

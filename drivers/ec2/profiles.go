@@ -3,6 +3,7 @@ package ec2
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,8 @@ import (
 // from it once anyone has filled it.
 type profileCache struct {
 	ttl time.Duration
+	// patterns limit the instance types offered (instance_types).
+	patterns []string
 
 	mu      sync.Mutex
 	fetched time.Time
@@ -69,13 +72,31 @@ func (d *Driver) snapshot(ctx context.Context) (*profileSnapshot, error) {
 		if err != nil {
 			return nil, mapError(err, "listing instance types")
 		}
-		raw = append(raw, out.InstanceTypes...)
+		for _, it := range out.InstanceTypes {
+			if offered(c.patterns, string(it.InstanceType)) {
+				raw = append(raw, it)
+			}
+		}
 	}
 	s := newSnapshot(raw)
 	c.mu.Lock()
 	c.snap, c.fetched = s, time.Now()
 	c.mu.Unlock()
 	return s, nil
+}
+
+// offered reports whether an instance type matches one of the patterns, or
+// there are none.
+func offered(patterns []string, typ string) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, typ); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func newSnapshot(raw []types.InstanceTypeInfo) *profileSnapshot {
