@@ -66,6 +66,27 @@ func normID(id string) (string, bool) {
 	return u.String(), true
 }
 
+// withProfiles sets the ids of the hardware profiles an image can be
+// deployed with: every profile whose architecture allows the image's. The
+// profiles are known without asking vCenter (their limits are not needed
+// for this), so a front need not list them for every image list.
+func (d *driver) withProfiles(img model.Image) model.Image {
+	if d.p.profiles == nil {
+		img.HardwareProfiles = []string{defaultProfileID}
+		if img.Architecture != "" && img.Architecture != "x86_64" && img.Architecture != "i386" {
+			img.HardwareProfiles = []string{}
+		}
+		return img
+	}
+	img.HardwareProfiles = []string{}
+	for _, hp := range d.p.profiles {
+		if a, ok := hp.Property(model.PropArchitecture); !ok || img.Architecture == "" || a.Contains(img.Architecture) {
+			img.HardwareProfiles = append(img.HardwareProfiles, hp.ID)
+		}
+	}
+	return img
+}
+
 func imageNotFound(id string) error { return model.Errorf(model.NotFound, "image %s not found", id) }
 func instanceNotFound(id string) error {
 	return model.Errorf(model.NotFound, "instance %s not found", id)
@@ -106,7 +127,7 @@ func (d *driver) ListImages(ctx context.Context, _ model.ImageQuery) ([]model.Im
 		seen := make(map[string]bool, len(vms))
 		for _, vm := range vms {
 			if isTemplate(vm) {
-				img := toImage(vm, st.dc.name)
+				img := d.withProfiles(toImage(vm, st.dc.name))
 				seen[img.ID] = true
 				out = append(out, img)
 			}
@@ -117,7 +138,7 @@ func (d *driver) ListImages(ctx context.Context, _ model.ImageQuery) ([]model.Im
 		}
 		for _, c := range clones {
 			if !seen[c.ID] {
-				out = append(out, c.image(st.dc.name))
+				out = append(out, d.withProfiles(c.image(st.dc.name)))
 			}
 		}
 		return nil
@@ -131,6 +152,7 @@ func (d *driver) GetImage(ctx context.Context, id string) (model.Image, error) {
 	err := d.do(ctx, func(ctx context.Context, st *state) error {
 		var err error
 		img, err = d.getImage(ctx, st, id)
+		img = d.withProfiles(img)
 		return err
 	})
 	return img, err
@@ -158,7 +180,7 @@ func (d *driver) getImage(ctx context.Context, st *state, id string) (model.Imag
 	if !found || !isTemplate(vm) {
 		return model.Image{}, imageNotFound(id)
 	}
-	return toImage(vm, st.dc.name), nil
+	return d.withProfiles(toImage(vm, st.dc.name)), nil
 }
 
 // resolveClone follows a clone record: the image while the task runs or
@@ -322,7 +344,7 @@ func (d *driver) startClone(ctx context.Context, st *state, src, folder types.Ma
 	if err != nil {
 		if isFault(err) && codeOf(err) == model.Unavailable {
 			img, _, ferr := d.failClone(ctx, st, c, faultMessage(err))
-			return img, ferr
+			return d.withProfiles(img), ferr
 		}
 		_ = d.p.pending.remove(ctx, c.ID)
 		return model.Image{}, err
@@ -331,7 +353,7 @@ func (d *driver) startClone(ctx context.Context, st *state, src, folder types.Ma
 	if err := d.p.pending.put(ctx, c); err != nil {
 		return model.Image{}, err
 	}
-	return c.image(st.dc.name), nil
+	return d.withProfiles(c.image(st.dc.name)), nil
 }
 
 func (d *driver) markAsTemplate(ctx context.Context, st *state, vm mo.VirtualMachine, req model.CreateImage) (model.Image, error) {
@@ -358,7 +380,7 @@ func (d *driver) markAsTemplate(ctx context.Context, st *state, vm mo.VirtualMac
 	if err := st.collector().RetrieveOne(ctx, vm.Self, vmProps, &out); err != nil {
 		return model.Image{}, err
 	}
-	return toImage(out, st.dc.name), nil
+	return d.withProfiles(toImage(out, st.dc.name)), nil
 }
 
 // DeleteImage destroys a template (Destroy_Task, waited for), or forgets a
@@ -442,7 +464,7 @@ func (d *driver) UpdateImage(ctx context.Context, id string, u model.ImageUpdate
 				return err
 			}
 		}
-		img = toImage(vm, st.dc.name)
+		img = d.withProfiles(toImage(vm, st.dc.name))
 		return nil
 	})
 	return img, err

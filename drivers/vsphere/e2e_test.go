@@ -302,3 +302,19 @@ func TestPendingSurvivesReopen(t *testing.T) {
 		t.Fatalf("final = %+v, %v", final, err)
 	}
 }
+
+// TestGatewayListRoundTrips: a list of 500 templates through the whole
+// gateway costs vCenter one round trip (after the login).
+func TestGatewayListRoundTrips(t *testing.T) {
+	srv := e2eServerCfg(t, `providers: [{name: lab, driver: vsphere, url: "`+scale.url+`", datacenter: DC0}]`)
+	list := srv.URL + "/api;driver=vsphere;provider=lab/images?format=json"
+	call(t, "GET", list, simUser, simPass).want(t, "first list", 200)
+	before := scale.trips.Load()
+	r := call(t, "GET", list, simUser, simPass)
+	r.want(t, "second list", 200)
+	var l imageList
+	r.decode(t, &l)
+	if n := scale.trips.Load() - before; n != 1 || len(l.Images) < scaleTemplates {
+		t.Errorf("listing %d images through the gateway took %d round trips, want 1", len(l.Images), n)
+	}
+}

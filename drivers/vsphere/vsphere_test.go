@@ -2,6 +2,7 @@ package vsphere_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +18,8 @@ import (
 	"github.com/imagegw/imagegw/model"
 )
 
-// harness runs the conformance suite against the scale inventory.
+// harness runs the conformance suite against a small vCenter (the suite
+// lists a dozen times; at 1,000 VMs under -race that is a minute).
 type harness struct {
 	s *sim
 	t *testing.T
@@ -41,8 +43,13 @@ func (h *harness) UnknownInstanceID() string { return uuid.NewString() }
 func (h *harness) Close()                    { h.p.Close() }
 
 func TestConformance(t *testing.T) {
+	s, err := newSim(simSpec{datacenters: 1, machines: 4, templates: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
 	drivertest.RunConformanceTests(t, func(_ context.Context, t *testing.T) (drivertest.Harness, error) {
-		return &harness{s: scale, t: t, p: scale.open(t, "lab", nil)}, nil
+		return &harness{s: s, t: t, p: s.open(t, "lab", nil)}, nil
 	}, drivertest.Options{CreateTimeout: 30 * time.Second, PollInterval: 50 * time.Millisecond})
 }
 
@@ -72,7 +79,8 @@ func TestScaleInventory(t *testing.T) {
 			if _, err := uuid.Parse(img.ID); err != nil {
 				t.Errorf("image id %q is not an instance UUID", img.ID)
 			}
-			if img.Architecture == "" || img.Native["guest_id"] == "" || img.Native["cpu"] == "" || img.Native["memory_mb"] == "" {
+			if img.Architecture == "" || img.Native["guest_id"] == "" || img.Native["cpu"] == "" || img.Native["memory_mb"] == "" ||
+				img.Description != "scale inventory "+img.Name || fmt.Sprint(img.HardwareProfiles) != "[default]" {
 				t.Errorf("image %s lacks guest, cpu or memory: %+v", img.ID, img)
 			}
 		}
@@ -536,6 +544,21 @@ func TestHardwareProfiles(t *testing.T) {
 	}
 	if p, _ := hps[1].Property(model.PropMemory); p.Kind != model.Enum || p.Value != "1024" {
 		t.Errorf("flex memory = %+v", p)
+	}
+	// Images name the profiles whose architecture allows theirs.
+	imgs, err := d.ListImages(ctx, model.ImageQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range imgs {
+		want := "[small flex]"
+		if img.Architecture == "i386" {
+			want = "[flex]"
+		}
+		if got := fmt.Sprint(img.HardwareProfiles); got != want {
+			t.Errorf("image %s (%s) profiles %s, want %s", img.Name, img.Architecture, got, want)
+			break
+		}
 	}
 }
 
