@@ -393,6 +393,27 @@ func TestSessions(t *testing.T) {
 		t.Errorf("%d logins after the session was dropped, want 2", n)
 	}
 	wantCode(t, "wrong password", list(model.Credentials{User: simUser, Password: "nope"}), model.Unauthenticated)
+
+	// vCenter answering NotAuthenticated once: log in again, retry, succeed.
+	rule := &simulator.FaultInjectionRule{
+		MethodName: "RetrievePropertiesEx", ObjectType: "*", ObjectName: "*", Probability: 1, Enabled: true,
+		MaxCount: 1, FaultType: simulator.FaultTypeNotAuthenticated,
+	}
+	s.model.Service.AddFaultRule(rule)
+	if err := list(model.Credentials{}); err != nil {
+		t.Errorf("after one NotAuthenticated: %v", err)
+	}
+	if n := s.logins.Load() - logins; n != 4 { // the wrong password was one
+		t.Errorf("%d logins after a NotAuthenticated, want 4", n)
+	}
+	// Always NotAuthenticated: one retry, then 401.
+	s.model.Service.ClearFaultRules()
+	s.model.Service.AddFaultRule(&simulator.FaultInjectionRule{
+		MethodName: "RetrievePropertiesEx", ObjectType: "*", ObjectName: "*", Probability: 1, Enabled: true,
+		FaultType: simulator.FaultTypeNotAuthenticated,
+	})
+	wantCode(t, "NotAuthenticated every time", list(model.Credentials{}), model.Unauthenticated)
+	s.model.Service.ClearFaultRules()
 	if err := p.Close(); err != nil {
 		t.Error(err)
 	}
