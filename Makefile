@@ -18,10 +18,15 @@ vet:
 	$(GO) vet ./...
 
 # Under CI=true every simulator must be present: the tests fail instead of
-# skipping, and the OpenStack stack is installed and started too.
+# skipping, and the OpenStack stack is installed and started for the
+# openstack driver's tests (test-openstack); elsewhere they skip unless the
+# stack is already up.
 test: vet
-	$(GO) test -race -count=1 -timeout 40m ./...
-	@if [ "$$CI" = "true" ]; then $(MAKE) test-openstack; fi
+	@if [ "$$CI" = "true" ]; then \
+	  $(GO) test -race -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \
+	else \
+	  $(GO) test -race -count=1 -timeout 40m ./...; \
+	fi
 
 bench: bench-go bench-wrk
 
