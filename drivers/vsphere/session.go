@@ -111,7 +111,7 @@ func (s *session) newState(ctx context.Context) (*state, error) {
 		}
 	}
 	if set.Thumbprint != "" {
-		sc.SetThumbprint(u.Host, set.Thumbprint)
+		sc.SetThumbprint(u.Host, strings.ToUpper(strings.TrimSpace(set.Thumbprint)))
 	}
 	c, err := vim25.NewClient(ctx, sc)
 	if err != nil {

@@ -37,15 +37,16 @@ func init() {
 
 // Settings are a vsphere provider's keys in the configuration file:
 //
-//   - name: lab
-//     driver: vsphere
-//     url: https://vc.example.com/sdk   # required
-//     datacenter: DC0                   # optional when vCenter has one datacenter
-//     username: svc-imagegw@vsphere.local  # optional server-side credentials
-//     password: secret
-//     ca_file: /etc/imagegw/vc-ca.pem   # or thumbprint, or insecure: true
-//     task_timeout: 2m
-//     profiles: [{id: small, cpu: 1, memory: 2048, architecture: x86_64}]
+//	providers:
+//	  - name: lab
+//	    driver: vsphere
+//	    url: https://vc.example.com/sdk       # required
+//	    datacenter: DC0                       # optional when vCenter has one
+//	    username: svc-imagegw@vsphere.local   # optional server-side credentials
+//	    password: secret
+//	    ca_file: /etc/imagegw/vc-ca.pem       # or thumbprint, or insecure: true
+//	    task_timeout: 2m
+//	    profiles: [{id: small, cpu: 1, memory: 2048, architecture: x86_64}]
 type Settings struct {
 	URL        string `yaml:"url"`
 	Datacenter string `yaml:"datacenter"`
@@ -56,8 +57,8 @@ type Settings struct {
 	// CAFile is a PEM file of CA certificates vCenter's certificate must
 	// chain to, instead of the system pool.
 	CAFile string `yaml:"ca_file"`
-	// Thumbprint is vCenter's certificate SHA-1 (or SHA-256) thumbprint,
-	// pinned instead of checking the chain.
+	// Thumbprint is vCenter's certificate SHA-1 (or SHA-256) thumbprint
+	// in hex with colons, pinned instead of checking the chain.
 	Thumbprint string `yaml:"thumbprint"`
 	// Profiles override the default hardware profile.
 	Profiles []ProfileConfig `yaml:"profiles"`

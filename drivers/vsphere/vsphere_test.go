@@ -447,6 +447,7 @@ func TestTLS(t *testing.T) {
 	}{
 		{"verified by default", nil, model.Unavailable},
 		{"pinned thumbprint", map[string]any{"thumbprint": soap.ThumbprintSHA1(s.server.Certificate())}, model.OK},
+		{"pinned SHA-256 thumbprint, lower case", map[string]any{"thumbprint": strings.ToLower(soap.ThumbprintSHA256(s.server.Certificate()))}, model.OK},
 		{"wrong thumbprint", map[string]any{"thumbprint": strings.Repeat("AB:", 19) + "AB"}, model.Unavailable},
 		{"insecure", map[string]any{"insecure": true}, model.OK},
 	}
@@ -458,6 +459,9 @@ func TestTLS(t *testing.T) {
 			}
 			_, err = d.ListImages(ctx, model.ImageQuery{})
 			wantCode(t, "ListImages", err, tc.want)
+			if tc.want != model.OK && !strings.Contains(model.MessageOf(err), "TLS verification") {
+				t.Errorf("message %q does not say TLS verification failed", model.MessageOf(err))
+			}
 		})
 	}
 	caFile, err := s.server.CertificateFile()
