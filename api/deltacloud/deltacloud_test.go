@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -497,5 +499,57 @@ func TestHTMLDeleteRedirects(t *testing.T) {
 	}
 	if g := do(t, s, req{path: "/api/images/img2", auth: true}); g.status != 404 {
 		t.Errorf("img2 still there: %d", g.status)
+	}
+}
+
+// TestHTMLLinksWork crawls the HTML pages from the entry point as a browser
+// would and checks that every link on them answers 200 in HTML.
+func TestHTMLLinksWork(t *testing.T) {
+	s := newServer(t, "")
+	hrefRE := regexp.MustCompile(`<a href="([^"]+)"`)
+	seen := map[string]bool{}
+	queue := []string{s.URL + "/api"}
+	for len(queue) > 0 && len(seen) < 200 {
+		u := queue[0]
+		queue = queue[1:]
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		r := do(t, s, req{path: strings.TrimPrefix(u, s.URL), auth: true, headers: map[string]string{"Accept": firefox}})
+		if r.status != 200 || r.header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("%s: %d %s", u, r.status, r.header.Get("Content-Type"))
+			continue
+		}
+		for _, m := range hrefRE.FindAllStringSubmatch(r.body, -1) {
+			link := html.UnescapeString(m[1])
+			if strings.HasPrefix(link, s.URL) {
+				queue = append(queue, link)
+			}
+		}
+	}
+	for _, must := range []string{"/api/images", "/api/images/img1", "/api/hardware_profiles/m1-large", "/api/realms/us", "/api/instances/inst1", "/api/images/new?instance_id=inst1", "/api/drivers/mock"} {
+		if !seen[s.URL+must] {
+			t.Errorf("no HTML page links to %s (crawled %d pages)", must, len(seen))
+		}
+	}
+}
+
+// TestForwardedHeaders: X-Forwarded-Proto and -Host shape the links only
+// when the request comes from a trusted proxy.
+func TestForwardedHeaders(t *testing.T) {
+	fwd := map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "gw.example.com"}
+	for _, tc := range []struct {
+		yaml, want string
+	}{
+		{"trusted_proxies: [127.0.0.1]\n", `href="https://gw.example.com/api/images"`},
+		{"trusted_proxies: [10.9.9.9]\n", `href="http://127.0.0.1:`},
+		{"", `href="http://127.0.0.1:`},
+	} {
+		s := newServer(t, tc.yaml)
+		r := do(t, s, req{path: "/api", headers: fwd})
+		if !strings.Contains(r.body, tc.want) {
+			t.Errorf("%q: links lack %s:\n%s", tc.yaml, tc.want, r.body)
+		}
 	}
 }
