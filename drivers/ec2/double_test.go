@@ -186,13 +186,24 @@ func TestDoublePaging(t *testing.T) {
 func TestDoublePendingImage(t *testing.T) {
 	var mu sync.Mutex
 	polls := 0
+	created := false
 	d := newDouble(t, func(_ *http.Request, f url.Values) (int, string) {
 		switch f.Get("Action") {
 		case "DescribeInstances":
 			return 200, respond("DescribeInstances", instanceXML(f.Get("InstanceId.1"), "running", "ebs"))
 		case "CreateImage":
+			mu.Lock()
+			created = true
+			mu.Unlock()
 			return 200, respond("CreateImage", `<imageId>ami-new</imageId>`)
 		case "DescribeImages":
+			mu.Lock()
+			first := created
+			created = false
+			mu.Unlock()
+			if first { // EC2's eventual consistency: not visible yet
+				return 400, awsError("InvalidAMIID.NotFound", "The image id '[ami-new]' does not exist", "rid-ec")
+			}
 			if f.Get("ImageId.1") == "ami-broken" {
 				return 200, respond("DescribeImages", `<imagesSet>`+imageItem("ami-broken", "failed", `<stateReason><code>Client.Error</code><message>snapshot failed</message></stateReason>`)+`</imagesSet>`)
 			}
@@ -220,6 +231,11 @@ func TestDoublePendingImage(t *testing.T) {
 	}
 	if c := d.actions("CreateImage")[0]; c.Get("NoReboot") != "true" || c.Get("Name") != "nightly" {
 		t.Errorf("CreateImage call = %v", c)
+	}
+	// CreateImage waited (ImageExists waiter) past the first NotFound, so
+	// the gateway's first poll finds the image.
+	if n := len(d.actions("DescribeImages")); n != 2 {
+		t.Errorf("%d DescribeImages during CreateImage, want 2 (NotFound, then found)", n)
 	}
 	got, err := drv.GetImage(ctx, "ami-new")
 	if err != nil || got.State != model.ImagePending || got.Terminal() {

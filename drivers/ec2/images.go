@@ -177,6 +177,7 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	if err != nil {
 		return model.Image{}, mapError(err, "creating an image of "+req.InstanceID)
 	}
+	d.awaitVisible(ctx, aws.ToString(out.ImageId))
 	img := model.Image{
 		ID:          aws.ToString(out.ImageId),
 		Name:        name,
@@ -192,6 +193,24 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	img.OS = osOf(inst.Platform, aws.ToString(inst.PlatformDetails))
 	img.HardwareProfiles = d.fitter(ctx)(img.Architecture, string(inst.VirtualizationType), string(types.DeviceTypeEbs))
 	return img, nil
+}
+
+// visibleWait bounds the wait for a new image to show in DescribeImages.
+const visibleWait = 20 * time.Second
+
+// awaitVisible waits, with the SDK's ImageExists waiter, until a new image
+// shows in DescribeImages. EC2 is eventually consistent: right after
+// CreateImage or CopyImage it may still answer InvalidAMIID.NotFound, which
+// the gateway's job would take for an image that vanished. The first call
+// normally sees the image, so this rarely waits. If the image stays
+// invisible the creation still succeeded: it is logged, not failed.
+func (d *Driver) awaitVisible(ctx context.Context, id string) {
+	w := ec2.NewImageExistsWaiter(d.client, func(o *ec2.ImageExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 2*time.Second
+	})
+	if err := w.Wait(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}}, visibleWait); err != nil {
+		d.p.log.WarnContext(ctx, "new image not yet visible in DescribeImages", "image", id, "err", mapError(err, "waiting for image "+id))
+	}
 }
 
 // DeleteImage deregisters an image, and deletes its EBS snapshots too when
@@ -318,6 +337,7 @@ func (d *Driver) copyFrom(ctx context.Context, region, srcID, name, desc string)
 	if err != nil {
 		return model.Image{}, mapError(err, "copying image "+srcID+" from "+region)
 	}
+	d.awaitVisible(ctx, aws.ToString(out.ImageId))
 	img := imageOf(src, d.fitter(ctx))
 	img.ID = aws.ToString(out.ImageId)
 	img.Name, img.Description = name, desc
