@@ -27,6 +27,7 @@ import (
 type session struct {
 	p          *provider
 	user, pass string
+	lastUsed   time.Time // guarded by p.mu
 
 	mu sync.Mutex
 	st *state // nil until logged in, and after the session was lost

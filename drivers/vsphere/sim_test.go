@@ -86,12 +86,13 @@ type simSpec struct {
 // sim is a govmomi simulator (a real vSphere API server, in process)
 // behind a loopback front that counts round trips.
 type sim struct {
-	model  *simulator.Model
-	server *simulator.Server
-	front  *httptest.Server
-	url    string // what providers are configured with
-	trips  atomic.Int64
-	logins atomic.Int64
+	model   *simulator.Model
+	server  *simulator.Server
+	front   *httptest.Server
+	url     string // what providers are configured with
+	trips   atomic.Int64
+	logins  atomic.Int64
+	logouts atomic.Int64
 }
 
 func newSim(spec simSpec) (*sim, error) {
@@ -117,6 +118,9 @@ func newSim(spec simSpec) (*sim, error) {
 			body, _ := io.ReadAll(r.Body)
 			if bytes.Contains(body, []byte("<Login ")) || bytes.Contains(body, []byte(":Login>")) || bytes.Contains(body, []byte("<Login>")) {
 				s.logins.Add(1)
+			}
+			if bytes.Contains(body, []byte("<Logout")) {
+				s.logouts.Add(1)
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			h.ServeHTTP(w, r)

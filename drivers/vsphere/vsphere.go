@@ -70,6 +70,10 @@ type Settings struct {
 const (
 	defaultTaskTimeout = 2 * time.Minute
 	keepAliveInterval  = 5 * time.Minute
+	// sessionIdle is how long a session no request used is kept (alive)
+	// before it is logged out, so that every user who ever called does not
+	// hold a vCenter session for the gateway's lifetime.
+	sessionIdle = time.Hour
 )
 
 // provider is one configured vSphere endpoint and datacenter.
@@ -80,9 +84,11 @@ type provider struct {
 	profiles []model.HardwareProfile // from the configuration, or nil
 	pending  pendingStore
 
-	mu       sync.Mutex
-	sessions map[string]*session // by user and password hash
-	closed   bool
+	mu        sync.Mutex
+	sessions  map[string]*session // by user and password hash
+	closed    bool
+	idle      time.Duration // sessionIdle; shorter in tests
+	lastSweep time.Time
 }
 
 // Open opens a vsphere provider from its configuration.
@@ -97,6 +103,7 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 		settings: s,
 		url:      u,
 		sessions: map[string]*session{},
+		idle:     sessionIdle,
 	}
 	if len(s.Profiles) > 0 {
 		if p.profiles, err = buildProfiles(s.Profiles); err != nil {
@@ -180,12 +187,32 @@ func (p *provider) session(user, pass string) (*session, error) {
 	if p.closed {
 		return nil, model.Errorf(model.Unavailable, "vsphere provider %s is closed", p.name)
 	}
-	if s, ok := p.sessions[key]; ok {
-		return s, nil
+	now := time.Now()
+	p.sweep(now)
+	s, ok := p.sessions[key]
+	if !ok {
+		s = newSession(p, user, pass)
+		p.sessions[key] = s
 	}
-	s := newSession(p, user, pass)
-	p.sessions[key] = s
+	s.lastUsed = now
 	return s, nil
+}
+
+// sweep logs out sessions no request has used for p.idle, at most once a
+// minute (or once per idle period, if shorter). The caller holds p.mu; a
+// session handed to a request was used just now, so it is never swept
+// under that request.
+func (p *provider) sweep(now time.Time) {
+	if now.Sub(p.lastSweep) < min(time.Minute, p.idle) {
+		return
+	}
+	p.lastSweep = now
+	for k, s := range p.sessions {
+		if now.Sub(s.lastUsed) > p.idle {
+			delete(p.sessions, k)
+			go s.close()
+		}
+	}
 }
 
 // Close logs every session out.

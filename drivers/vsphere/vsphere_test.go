@@ -15,6 +15,7 @@ import (
 
 	"github.com/imagegw/imagegw/drivers"
 	"github.com/imagegw/imagegw/drivers/drivertest"
+	"github.com/imagegw/imagegw/drivers/vsphere"
 	"github.com/imagegw/imagegw/model"
 )
 
@@ -416,6 +417,27 @@ func TestSessions(t *testing.T) {
 	s.model.Service.ClearFaultRules()
 	if err := p.Close(); err != nil {
 		t.Error(err)
+	}
+
+	// Sessions no request used for the idle period are logged out.
+	idle := s.open(t, "idle", nil)
+	vsphere.SetSessionIdle(idle, 10*time.Millisecond)
+	listWith := func(p drivers.Provider, user string) {
+		d, err := p.Connect(ctx, model.Credentials{User: user, Password: simPass})
+		if err == nil {
+			_, err = d.ListImages(ctx, model.ImageQuery{})
+		}
+		wantCode(t, "list as "+user, err, model.OK)
+	}
+	logouts := s.logouts.Load()
+	listWith(idle, simUser)
+	time.Sleep(20 * time.Millisecond)
+	listWith(idle, simUser) // used again: swept and logged in anew
+	for deadline := time.Now().Add(5 * time.Second); s.logouts.Load() == logouts && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.logouts.Load() - logouts; n != 1 {
+		t.Errorf("%d logouts after a session sat idle, want 1", n)
 	}
 
 	// A provider without server-side credentials needs the client's.
