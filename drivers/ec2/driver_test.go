@@ -342,6 +342,11 @@ func TestCopyAndCloneImage(t *testing.T) {
 	if _, err := east.GetImage(ctx, cp.ID); !model.IsNotFound(err) {
 		t.Errorf("copy visible in us-east-1: %v", err)
 	}
+	// Without a name, a copy into another region keeps the source's.
+	cp2, err := west.(drivers.ImageCopier).CopyImage(ctx, model.CopyImage{SourceProvider: eastCfg, SourceImageID: src[0].ID})
+	if err != nil || cp2.Name != src[0].Name {
+		t.Errorf("unnamed copy = %+v, %v; want the source's name %q", cp2, err, src[0].Name)
+	}
 
 	tests := []struct {
 		name string

@@ -288,8 +288,8 @@ func (d *Driver) UpdateImage(ctx context.Context, id string, u model.ImageUpdate
 
 // CopyImage copies an image from another region (the source provider, which
 // must be an ec2 provider at the same endpoint) into this one with
-// CopyImage, acting with this driver's credentials. It returns at once with
-// the new image PENDING.
+// CopyImage, acting with this driver's credentials. Without a name the copy
+// keeps the source's. It returns at once with the new image PENDING.
 func (d *Driver) CopyImage(ctx context.Context, req model.CopyImage) (model.Image, error) {
 	if req.SourceProvider.Driver != "" && req.SourceProvider.Driver != DriverID {
 		return model.Image{}, model.Errorf(model.InvalidArgument, "cannot copy into ec2 from a %s provider", req.SourceProvider.Driver)
@@ -305,7 +305,8 @@ func (d *Driver) CopyImage(ctx context.Context, req model.CopyImage) (model.Imag
 }
 
 // CloneImage copies an image within the provider's region (CopyImage with
-// the same source and destination region).
+// the same source and destination region). Without a name the clone is
+// named "<source name>-copy-<UTC timestamp>".
 func (d *Driver) CloneImage(ctx context.Context, req model.CloneImage) (model.Image, error) {
 	return d.copyFrom(ctx, d.p.settings.Region, req.SourceImageID, req.Name, req.Description)
 }
@@ -320,11 +321,15 @@ func (d *Driver) copyFrom(ctx context.Context, region, srcID, name, desc string)
 		return model.Image{}, err
 	}
 	if name == "" {
+		// Names are unique per region: a copy into another region keeps
+		// the source's, a clone gets a new one.
 		name = aws.ToString(src.Name)
 		if name == "" {
 			name = srcID
 		}
-		name += "-copy-" + time.Now().UTC().Format("20060102T150405Z")
+		if region == d.p.settings.Region {
+			name += "-copy-" + time.Now().UTC().Format("20060102T150405Z")
+		}
 	}
 	if desc == "" {
 		desc = aws.ToString(src.Description)
