@@ -374,3 +374,49 @@ func TestDoubleTimeoutsAndUnreachable(t *testing.T) {
 		t.Errorf("unreachable endpoint: %v (code %v), want Unavailable", err, c)
 	}
 }
+
+// TestEndToEndFaults checks what a client of the native front sees when EC2
+// throttles, fails or hangs (faults moto cannot produce).
+func TestEndToEndFaults(t *testing.T) {
+	s := needMoto(t)
+	throttle := newDouble(t, func(*http.Request, url.Values) (int, string) {
+		return 503, awsError("RequestLimitExceeded", "Request limit exceeded.", "rid-429")
+	})
+	broken := newDouble(t, func(*http.Request, url.Values) (int, string) {
+		return 500, awsError("InternalError", "An internal error has occurred", "rid-502")
+	})
+	slow := newDouble(t, func(r *http.Request, _ url.Values) (int, string) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+		return 200, respond("DescribeImages", `<imagesSet/>`)
+	})
+	srv := e2eServer(t, s, `  - {name: throttled, driver: ec2, region: us-east-1, endpoint: "`+throttle.URL+`", max_attempts: 2, max_backoff: 10ms}
+  - {name: broken, driver: ec2, region: us-east-1, endpoint: "`+broken.URL+`", max_attempts: 1}
+  - {name: slow, driver: ec2, region: us-east-1, endpoint: "`+slow.URL+`", max_attempts: 1, timeout: 100ms}
+`)
+	tests := []struct {
+		provider string
+		status   int
+		header   string
+		inBody   string
+	}{
+		{"throttled", 429, "Retry-After", "RequestLimitExceeded"},
+		{"broken", 502, "", "InternalError"},
+		{"slow", 504, "", ""},
+	}
+	for _, tc := range tests {
+		r := call(t, "GET", srv.URL+"/api;driver=ec2;provider="+tc.provider+"/images/ami-1", testKey, testSecret)
+		if r.status != tc.status {
+			t.Errorf("%s: status %d, want %d; body %.300s", tc.provider, r.status, tc.status, r.body)
+			continue
+		}
+		if tc.header != "" && r.header.Get(tc.header) == "" {
+			t.Errorf("%s: no %s header", tc.provider, tc.header)
+		}
+		if !strings.Contains(string(r.body), tc.inBody) {
+			t.Errorf("%s: body %.300s lacks %q", tc.provider, r.body, tc.inBody)
+		}
+	}
+}
