@@ -64,9 +64,11 @@ func TestTritonCLI(t *testing.T) {
 	home := t.TempDir()
 	rsaPub, rsaFP := keypair(t, home, "rsa", "id_rsa")
 	edPub, edFP := keypair(t, home, "ed25519", "id_ed25519")
+	ecPub, ecFP := keypair(t, home, "ecdsa", "id_ecdsa")
 	_, strangerFP := keypair(t, home, "rsa", "id_stranger") // in ~/.ssh, never registered
 	g.addAccount(t, "testuser", rsaPub)
 	g.addAccount(t, "eduser", edPub)
+	g.addAccount(t, "ecuser", ecPub)
 	waitPing(t, g.urls["mock"])
 	waitPing(t, g.urls["test1"])
 	c := newCLI(t, prefix, home, g.urls["mock"], "testuser", rsaFP)
@@ -197,6 +199,16 @@ func TestTritonCLI(t *testing.T) {
 		l := ndjson(t, ed.ok("triton", "image", "list", "-j").stdout)
 		if names(l) != "img1,img2,img3,myimg2" || l[3]["owner"] != testuser || l[2]["owner"] != eduser {
 			t.Errorf("eduser image list (testuser %s, eduser %s): %v", testuser, eduser, l)
+		}
+	})
+
+	t.Run("ecdsa account", func(t *testing.T) {
+		ec := newCLI(t, prefix, home, g.urls["mock"], "ecuser", ecFP)
+		if l := ndjson(t, ec.ok("triton", "image", "list", "-j").stdout); len(l) < 3 {
+			t.Errorf("ecuser image list: %v", l)
+		}
+		if m := object(t, ec.ok("sdc-getpackage", "m1-large").stdout); m["id"] != m1Large {
+			t.Errorf("ecuser sdc-getpackage: %v", m)
 		}
 	})
 
