@@ -119,6 +119,16 @@ func findVM(ctx context.Context, st *state, dc datacenter, id string, props []st
 func (d *driver) ListImages(ctx context.Context, _ model.ImageQuery) ([]model.Image, error) {
 	out := []model.Image{}
 	err := d.do(ctx, func(ctx context.Context, st *state) error {
+		clones, err := d.p.pending.list(ctx)
+		if err != nil {
+			return err
+		}
+		alias := map[string]string{}
+		for _, c := range clones {
+			if c.Actual != "" {
+				alias[c.Actual] = c.ID
+			}
+		}
 		vms, err := listVMs(ctx, st)
 		if err != nil {
 			return err
@@ -127,17 +137,16 @@ func (d *driver) ListImages(ctx context.Context, _ model.ImageQuery) ([]model.Im
 		seen := make(map[string]bool, len(vms))
 		for _, vm := range vms {
 			if isTemplate(vm) {
-				img := d.withProfiles(toImage(vm, st.dc.name))
+				img := toImage(vm, st.dc.name)
+				if id, ok := alias[img.ID]; ok {
+					img.ID = id
+				}
 				seen[img.ID] = true
-				out = append(out, img)
+				out = append(out, d.withProfiles(img))
 			}
 		}
-		clones, err := d.p.pending.list(ctx)
-		if err != nil {
-			return err
-		}
 		for _, c := range clones {
-			if !seen[c.ID] {
+			if !seen[c.ID] && c.Actual == "" {
 				out = append(out, d.withProfiles(c.image(st.dc.name)))
 			}
 		}
@@ -163,24 +172,58 @@ func (d *driver) getImage(ctx context.Context, st *state, id string) (model.Imag
 	if !ok {
 		return model.Image{}, imageNotFound(id)
 	}
-	c, pending, err := d.p.pending.get(ctx, uid)
-	if err != nil {
-		return model.Image{}, err
+	lookup, img, err := d.resolve(ctx, st, uid)
+	if err != nil || img != nil {
+		return deref(img), err
 	}
-	if pending {
-		img, done, err := d.resolveClone(ctx, st, c)
-		if err != nil || !done {
-			return img, err
-		}
-	}
-	vm, found, err := findVM(ctx, st, st.dc, uid, vmProps)
+	vm, found, err := findVM(ctx, st, st.dc, lookup, vmProps)
 	if err != nil {
 		return model.Image{}, err
 	}
 	if !found || !isTemplate(vm) {
-		return model.Image{}, imageNotFound(id)
+		return model.Image{}, d.notFound(ctx, uid, lookup)
 	}
-	return d.withProfiles(toImage(vm, st.dc.name)), nil
+	out := toImage(vm, st.dc.name)
+	out.ID = uid
+	return d.withProfiles(out), nil
+}
+
+// resolve says where the image uid is: still being made or failed (img),
+// or a template to look up by the instance UUID lookup (uid itself, or the
+// UUID vCenter gave a clone instead).
+func (d *driver) resolve(ctx context.Context, st *state, uid string) (lookup string, img *model.Image, err error) {
+	c, pending, err := d.p.pending.get(ctx, uid)
+	if err != nil || !pending {
+		return uid, nil, err
+	}
+	if c.Actual == "" {
+		got, done, err := d.resolveClone(ctx, st, c)
+		if err != nil {
+			return "", nil, err
+		}
+		if !done {
+			return "", &got, nil
+		}
+		if c, pending, err = d.p.pending.get(ctx, uid); err != nil || !pending || c.Actual == "" {
+			return uid, nil, err
+		}
+	}
+	return c.Actual, nil, nil
+}
+
+// notFound is NotFound for uid, forgetting an alias whose template is gone.
+func (d *driver) notFound(ctx context.Context, uid, lookup string) error {
+	if lookup != uid {
+		_ = d.p.pending.remove(ctx, uid)
+	}
+	return imageNotFound(uid)
+}
+
+func deref(img *model.Image) model.Image {
+	if img == nil {
+		return model.Image{}
+	}
+	return *img
 }
 
 // resolveClone follows a clone record: the image while the task runs or
@@ -194,15 +237,16 @@ func (d *driver) resolveClone(ctx context.Context, st *state, c clone) (img mode
 		return d.failClone(ctx, st, c, "the clone was not started")
 	}
 	var t mo.Task
-	err = st.collector().RetrieveOne(ctx, types.ManagedObjectReference{Type: "Task", Value: c.Task}, []string{"info.state", "info.error"}, &t)
+	err = st.collector().RetrieveOne(ctx, types.ManagedObjectReference{Type: "Task", Value: c.Task}, []string{"info.state", "info.error", "info.result"}, &t)
 	switch {
 	case err != nil && codeOf(err) == model.NotFound:
 		// vCenter forgot the task: the template tells what happened.
-		if _, found, ferr := findVM(ctx, st, st.dc, c.ID, []string{"name"}); ferr != nil || found {
-			if ferr != nil {
-				return img, false, ferr
-			}
-			return img, true, d.finishClone(ctx, st, c)
+		vm, found, ferr := findVM(ctx, st, st.dc, c.ID, []string{"name"})
+		if ferr != nil {
+			return img, false, ferr
+		}
+		if found {
+			return img, true, d.finishClone(ctx, st, c, vm.Self)
 		}
 		return d.failClone(ctx, st, c, "the clone task is no longer known to vCenter")
 	case err != nil:
@@ -210,7 +254,11 @@ func (d *driver) resolveClone(ctx context.Context, st *state, c clone) (img mode
 	}
 	switch t.Info.State {
 	case types.TaskInfoStateSuccess:
-		return img, true, d.finishClone(ctx, st, c)
+		ref, ok := t.Info.Result.(types.ManagedObjectReference)
+		if !ok {
+			return d.failClone(ctx, st, c, "the clone task returned no virtual machine")
+		}
+		return img, true, d.finishClone(ctx, st, c, ref)
 	case types.TaskInfoStateError:
 		msg := "the clone failed"
 		if t.Info.Error != nil {
@@ -221,19 +269,29 @@ func (d *driver) resolveClone(ctx context.Context, st *state, c clone) (img mode
 	return c.image(st.dc.name), false, nil
 }
 
-// finishClone sets the description (not every vCenter applies a clone
-// spec's annotation) and drops the record.
-func (d *driver) finishClone(ctx context.Context, st *state, c clone) error {
-	if c.Description != "" {
-		vm, found, err := findVM(ctx, st, st.dc, c.ID, []string{"config.annotation"})
-		if err != nil {
+// finishClone makes the new template match what CreateImage promised and
+// drops the record. vCenter may not apply a clone spec's annotation, nor
+// its instance UUID (vcsim before v0.50 does not; vCenter reassigns one
+// that conflicts), and a template's UUID cannot be reconfigured: the
+// annotation is set here, and a different UUID is kept in the record as an
+// alias, so the image keeps the id it was given.
+func (d *driver) finishClone(ctx context.Context, st *state, c clone, ref types.ManagedObjectReference) error {
+	var vm mo.VirtualMachine
+	err := st.collector().RetrieveOne(ctx, ref, []string{"config.instanceUuid", "config.annotation"}, &vm)
+	if err != nil && codeOf(err) != model.NotFound {
+		return err
+	}
+	if err != nil || vm.Config == nil {
+		return d.p.pending.remove(ctx, c.ID)
+	}
+	if c.Description != "" && vm.Config.Annotation != c.Description {
+		if err := d.reconfigure(ctx, st, ref, types.VirtualMachineConfigSpec{Annotation: c.Description}); err != nil {
 			return err
 		}
-		if found && (vm.Config == nil || vm.Config.Annotation != c.Description) {
-			if err := d.reconfigure(ctx, st, vm.Self, types.VirtualMachineConfigSpec{Annotation: c.Description}); err != nil {
-				return err
-			}
-		}
+	}
+	if actual := strings.ToLower(vm.Config.InstanceUuid); actual != c.ID {
+		c.Actual = actual
+		return d.p.pending.put(ctx, c)
 	}
 	return d.p.pending.remove(ctx, c.ID)
 }
@@ -391,32 +449,32 @@ func (d *driver) DeleteImage(ctx context.Context, id string) error {
 		return imageNotFound(id)
 	}
 	return d.do(ctx, func(ctx context.Context, st *state) error {
-		c, pending, err := d.p.pending.get(ctx, uid)
-		if err != nil {
+		lookup, img, err := d.resolve(ctx, st, uid)
+		switch {
+		case err != nil:
 			return err
+		case img != nil && img.State == model.ImageFailed:
+			return d.p.pending.remove(ctx, uid)
+		case img != nil:
+			return model.Errorf(model.FailedPrecondition, "image %s is still being created", id)
 		}
-		if pending {
-			img, done, err := d.resolveClone(ctx, st, c)
-			switch {
-			case err != nil:
-				return err
-			case !done && img.State == model.ImageFailed:
-				return d.p.pending.remove(ctx, uid)
-			case !done:
-				return model.Errorf(model.FailedPrecondition, "image %s is still being created", id)
-			}
-		}
-		vm, found, err := findVM(ctx, st, st.dc, uid, []string{"name", "config.template"})
+		vm, found, err := findVM(ctx, st, st.dc, lookup, []string{"name", "config.template"})
 		if err != nil {
 			return err
 		}
 		if !found {
-			return imageNotFound(id)
+			return d.notFound(ctx, uid, lookup)
 		}
 		if !isTemplate(vm) {
 			return model.Errorf(model.FailedPrecondition, "%s is a virtual machine, not a template", id)
 		}
-		return d.destroy(ctx, st, vm.Self)
+		if err := d.destroy(ctx, st, vm.Self); err != nil {
+			return err
+		}
+		if lookup != uid {
+			return d.p.pending.remove(ctx, uid)
+		}
+		return nil
 	})
 }
 
@@ -434,17 +492,19 @@ func (d *driver) UpdateImage(ctx context.Context, id string, u model.ImageUpdate
 	}
 	var img model.Image
 	err := d.do(ctx, func(ctx context.Context, st *state) error {
-		if _, pending, err := d.p.pending.get(ctx, uid); err != nil {
+		lookup, pimg, err := d.resolve(ctx, st, uid)
+		if err != nil {
 			return err
-		} else if pending {
-			return model.Errorf(model.FailedPrecondition, "image %s is still being created", id)
 		}
-		vm, found, err := findVM(ctx, st, st.dc, uid, vmProps)
+		if pimg != nil {
+			return model.Errorf(model.FailedPrecondition, "image %s is %s", id, strings.ToLower(pimg.State))
+		}
+		vm, found, err := findVM(ctx, st, st.dc, lookup, vmProps)
 		if err != nil {
 			return err
 		}
 		if !found || !isTemplate(vm) {
-			return imageNotFound(id)
+			return d.notFound(ctx, uid, lookup)
 		}
 		spec := types.VirtualMachineConfigSpec{}
 		if u.Name != nil && *u.Name != vm.Name {
@@ -464,7 +524,9 @@ func (d *driver) UpdateImage(ctx context.Context, id string, u model.ImageUpdate
 				return err
 			}
 		}
-		img = d.withProfiles(toImage(vm, st.dc.name))
+		img = toImage(vm, st.dc.name)
+		img.ID = uid
+		img = d.withProfiles(img)
 		return nil
 	})
 	return img, err
@@ -505,7 +567,7 @@ func (d *driver) copyTemplate(ctx context.Context, srcDC, id, name, desc string)
 	}
 	newID := uuid.NewString()
 	var img model.Image
-	err := d.do(ctx, func(ctx context.Context, st *state) error {
+	err := d.do(ctx, func(ctx context.Context, st *state) (err error) {
 		from := st.dc
 		switch {
 		case srcDC == "\x00only" && len(st.dcs) == 1:
@@ -518,7 +580,16 @@ func (d *driver) copyTemplate(ctx context.Context, srcDC, id, name, desc string)
 				return model.Errorf(model.NotFound, "datacenter %s not found", srcDC)
 			}
 		}
-		vm, found, err := findVM(ctx, st, from, uid, vmProps)
+		lookup := uid
+		if srcDC == "" { // an image of this provider may be an alias
+			var pimg *model.Image
+			if lookup, pimg, err = d.resolve(ctx, st, uid); err != nil {
+				return err
+			} else if pimg != nil {
+				return model.Errorf(model.FailedPrecondition, "image %s is %s", id, strings.ToLower(pimg.State))
+			}
+		}
+		vm, found, err := findVM(ctx, st, from, lookup, vmProps)
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,10 @@ type clone struct {
 	Started     time.Time `json:"started"`
 	Failed      bool      `json:"failed,omitempty"`
 	Error       string    `json:"error,omitempty"`
+	// Actual is the instance UUID the template really has, when vCenter did
+	// not apply the one the clone asked for: the record then stays as an
+	// alias, so the image keeps its id.
+	Actual string `json:"actual,omitempty"`
 }
 
 // image is how a clone record shows as an image.

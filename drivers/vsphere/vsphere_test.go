@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -151,6 +154,88 @@ func TestCreateImage(t *testing.T) {
 	if _, err := drivertest.WaitForImage(ctx, d, img2.ID, 30*time.Second, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestCloneKeepsItsID: when the template vCenter made has another instance
+// UUID than the one the clone asked for (vcsim before v0.50 ignores it;
+// vCenter reassigns a conflicting one), the image keeps the id CreateImage
+// returned: in GetImage, ListImages, UpdateImage and DeleteImage.
+func TestCloneKeepsItsID(t *testing.T) {
+	s, err := newSim(simSpec{datacenters: 1, machines: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	d := s.connect(t, nil)
+	ctx := context.Background()
+	img, err := d.CreateImage(ctx, model.CreateImage{InstanceID: s.instanceID(t, "DC0_C0_RP0_VM0"), Name: "renumbered", Description: "kept"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vm mo.VirtualMachine
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var ok bool
+		if vm, ok = s.byName(t, "renumbered"); ok && vm.Config.Template {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the clone did not finish")
+		}
+	}
+	// Give the template another instance UUID, the way an administrator
+	// must: back to a VM, reconfigure, template again.
+	c, err := s.client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := s.byName(t, "DC0_C0_RP0_VM0")
+	var srcVM mo.VirtualMachine
+	if err := property.DefaultCollector(c).RetrieveOne(ctx, src.Self, []string{"resourcePool", "runtime.host"}, &srcVM); err != nil {
+		t.Fatal(err)
+	}
+	ovm := object.NewVirtualMachine(c, vm.Self)
+	if err := ovm.MarkAsVirtualMachine(ctx, *object.NewResourcePool(c, *srcVM.ResourcePool), object.NewHostSystem(c, *srcVM.Runtime.Host)); err != nil {
+		t.Fatal(err)
+	}
+	other := uuid.NewString()
+	task, err := ovm.Reconfigure(ctx, types.VirtualMachineConfigSpec{InstanceUuid: other})
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err == nil {
+		err = ovm.MarkAsTemplate(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := drivertest.WaitForImage(ctx, d, img.ID, 20*time.Second, 20*time.Millisecond)
+	if err != nil || got.ID != img.ID || got.State != model.ImageAvailable || got.Description != "kept" {
+		t.Fatalf("GetImage = %+v, %v; want AVAILABLE with id %s", got, err, img.ID)
+	}
+	imgs, err := d.ListImages(ctx, model.ImageQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, i := range imgs {
+		listed[i.ID] = true
+	}
+	if !listed[img.ID] || listed[other] || len(imgs) != 1 {
+		t.Errorf("listed %v; want only %s", listed, img.ID)
+	}
+	name := "renamed"
+	if up, err := d.(drivers.ImageUpdater).UpdateImage(ctx, img.ID, model.ImageUpdate{Name: &name}); err != nil || up.ID != img.ID || up.Name != name {
+		t.Errorf("UpdateImage = %+v, %v", up, err)
+	}
+	if err := d.DeleteImage(ctx, img.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.byName(t, name); ok {
+		t.Error("the template is still there")
+	}
+	_, err = d.GetImage(ctx, img.ID)
+	wantCode(t, "GetImage(deleted)", err, model.NotFound)
 }
 
 func TestMarkAsTemplate(t *testing.T) {
