@@ -92,6 +92,11 @@ func TestListImagesPushesDownFilters(t *testing.T) {
 	if err != nil || len(byID) != 1 || byID[0].ID != target.ID {
 		t.Errorf("ListImages(ids [%s]) = %v, %v", target.ID, byID, err)
 	}
+	// Unknown ids are left out of a list, not an error.
+	byID, err = d.ListImages(ctx, model.ImageQuery{IDs: []string{"ami-0123456789abcdef0", target.ID, "bogus"}})
+	if err != nil || len(byID) != 1 || byID[0].ID != target.ID {
+		t.Errorf("ListImages(ids with unknown ones) = %d images, %v; want only %s", len(byID), err, target.ID)
+	}
 	pending, err := d.ListImages(ctx, model.ImageQuery{OwnerID: "amazon", State: "PENDING"})
 	if err != nil || len(pending) != 0 {
 		t.Errorf("ListImages(state PENDING) = %d images, %v; moto's seeds are all available", len(pending), err)

@@ -33,6 +33,11 @@ func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Im
 		in.MaxResults = aws.Int32(pageSize)
 	}
 	raw, err := d.describeImages(ctx, in, "listing images")
+	if model.IsNotFound(err) && len(q.IDs) > 0 {
+		// EC2 fails the whole call when one of the ids is unknown; a
+		// list leaves the unknown ones out.
+		raw, err = d.describeEach(ctx, in)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +72,25 @@ func (d *Driver) describeImages(ctx context.Context, in *ec2.DescribeImagesInput
 			return nil, mapError(err, what)
 		}
 		raw = append(raw, page.Images...)
+	}
+	return raw, nil
+}
+
+// describeEach describes in's images one id at a time, skipping the
+// unknown ones.
+func (d *Driver) describeEach(ctx context.Context, in *ec2.DescribeImagesInput) ([]types.Image, error) {
+	var raw []types.Image
+	for _, id := range in.ImageIds {
+		one := *in
+		one.ImageIds = []string{id}
+		r, err := d.describeImages(ctx, &one, "listing image "+id)
+		if model.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		raw = append(raw, r...)
 	}
 	return raw, nil
 }
