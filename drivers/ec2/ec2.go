@@ -213,9 +213,6 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 	}, nil
 }
 
-// Settings returns the provider's decoded settings, defaults applied.
-func (p *Provider) Settings() Settings { return p.settings }
-
 // Connect returns a driver acting with creds: Basic user = access key id,
 // password = secret access key. Empty creds mean the provider's server-side
 // credentials. It does not call AWS.
