@@ -162,6 +162,9 @@ func (c *client) do(method, path string, body any, hdr ...string) resp {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	if bytes.Contains(b, []byte("null")) {
+		c.t.Errorf("%s %s: null in the body: %s", method, path, b)
+	}
 	return resp{res, b}
 }
 
@@ -542,4 +545,41 @@ func TestBodies(t *testing.T) {
 	big := map[string]any{"description": strings.Repeat("x", 100001)}
 	want(t, a.do("POST", path, big), 413, "RequestTooLarge")
 	want(t, a.do("GET", "/alice/nothing/here", nil), 404, "ResourceNotFound")
+}
+
+// TestParameterMessages checks each MissingParameter and InvalidArgument
+// message of the spec.
+func TestParameterMessages(t *testing.T) {
+	e := setup(t, "")
+	a := e.alice
+	img := "/alice/images/" + img1UUID
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		status       int
+		code, msg    string
+	}{
+		{"POST", "/alice/images", map[string]any{}, 409, "MissingParameter", "machine is a required argument"},
+		{"POST", "/alice/images", map[string]any{"machine": "inst1"}, 409, "MissingParameter", "name is a required argument"},
+		{"POST", "/alice/images", map[string]any{"machine": "inst1", "name": "n"}, 409, "MissingParameter", "version is a required argument"},
+		{"POST", "/alice/images?action=bar", nil, 409, "InvalidArgument", "action bar is not a valid argument"},
+		{"POST", "/alice/images?action=import-from-datacenter", nil, 409, "MissingParameter", "datacenter is a required argument"},
+		{"POST", "/alice/images?action=import-from-datacenter&datacenter=mock", nil, 409, "MissingParameter", "id is a required argument"},
+		{"POST", "/alice/images?action=import-from-datacenter&datacenter=mock&id=img1", nil, 409, "InvalidArgument", "id img1 is not a UUID"},
+		{"POST", img, nil, 409, "MissingParameter", "action is a required argument"},
+		{"POST", img, map[string]any{"action": "foo"}, 409, "InvalidArgument", "action foo is not a valid argument"},
+		{"POST", img + "?action=export", nil, 409, "MissingParameter", "manta_path is a required argument"},
+		{"POST", img + "?action=export&manta_path=/bob/x", nil, 409, "InvalidArgument", "manta_path /bob/x must be an absolute path under /alice/"},
+		{"GET", "/alice/images?public=yes", nil, 409, "InvalidArgument", "public must be true or false, not yes"},
+		{"GET", "/alice/packages?vcpus=many", nil, 409, "InvalidArgument", "vcpus must be a number, not many"},
+		{"GET", "/alice/packages/m9-huge", nil, 404, "ResourceNotFound", "m9-huge not found"},
+	} {
+		r := a.do(tc.method, tc.path, tc.body)
+		want(t, r, tc.status, tc.code)
+		var env struct{ Message string }
+		r.json(t, &env)
+		if env.Message != tc.msg {
+			t.Errorf("%s %s: message %q, want %q", tc.method, tc.path, env.Message, tc.msg)
+		}
+	}
 }
