@@ -583,3 +583,25 @@ func TestParameterMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestExportStaysInExportDir: image names become file names; they must not
+// lead out of the export directory.
+func TestExportStaysInExportDir(t *testing.T) {
+	e := setup(t, "")
+	a := e.alice
+	img := "/alice/images/" + img1UUID
+	want(t, a.do("POST", img+"?action=update", map[string]any{"name": "../../../escape", "version": "../v"}), 200, "")
+	r := a.do("POST", img+"?action=export", map[string]any{"manta_path": "/alice/stor/"})
+	want(t, r, 200, "")
+	var ex map[string]string
+	r.json(t, &ex)
+	if ex["image_path"] != "/alice/stor/.._.._.._escape-.._v.raw" {
+		t.Errorf("export %v", ex)
+	}
+	if _, err := os.Stat(filepath.Join(e.export, "alice", "stor", ".._.._.._escape-.._v.imgmanifest")); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(e.export), "escape-.._v.raw")); err == nil {
+		t.Error("the export left its directory")
+	}
+}

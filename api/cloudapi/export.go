@@ -71,7 +71,7 @@ func (f *Front) exportImage(c *call) error {
 	if err != nil {
 		return err
 	}
-	ext := img.DiskFormat
+	ext := fileSafe(img.DiskFormat)
 	if ext == "" {
 		ext = "raw"
 	}
@@ -82,12 +82,17 @@ func (f *Front) exportImage(c *call) error {
 	local := filepath.Join(root, filepath.FromSlash(mp))
 	base := mp
 	if st, err := os.Stat(local); strings.HasSuffix(mp, "/") || err == nil && st.IsDir() {
-		base = strings.TrimSuffix(mp, "/") + "/" + manifest.Name + "-" + manifest.Version
+		base = strings.TrimSuffix(mp, "/") + "/" + fileSafe(manifest.Name) + "-" + fileSafe(manifest.Version)
 	}
 	imagePath, manifestPath := base+"."+ext, base+".imgmanifest"
 	body, err := json.MarshalIndent(manifest, "", "  ")
 	if err != nil {
 		return err
+	}
+	for _, p := range []string{imagePath, manifestPath} {
+		if rel, err := filepath.Rel(root, filepath.Join(root, filepath.FromSlash(p))); err != nil || strings.HasPrefix(rel, "..") {
+			return invalidArg("manta_path " + mp + " leaves the export directory")
+		}
 	}
 	// The image file first, the manifest last: a manifest means a whole
 	// export.
@@ -102,6 +107,16 @@ func (f *Front) exportImage(c *call) error {
 		base2 = "file://" + filepath.ToSlash(root)
 	}
 	return c.sendJSON(http.StatusOK, exportJSON{MantaURL: strings.TrimRight(base2, "/"), ImagePath: imagePath, ManifestPath: manifestPath})
+}
+
+// fileSafe makes an image name or version usable as one path segment.
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 {
+			return '_'
+		}
+		return r
+	}, s)
 }
 
 func writeFileAtomic(path string, data []byte) error {
