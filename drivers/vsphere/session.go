@@ -67,6 +67,7 @@ func (s *session) do(ctx context.Context, fn func(ctx context.Context, st *state
 	}
 	err = fn(ctx, st)
 	if st.lost(err) {
+		s.p.log.InfoContext(ctx, "vsphere: session lost, logging in again", "provider", s.p.name, "user", s.user, "cause", err)
 		s.forget(st)
 		if st, err = s.login(ctx); err != nil {
 			return mapErr(err)

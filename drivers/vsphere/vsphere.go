@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -83,6 +84,7 @@ type provider struct {
 	url      *url.URL
 	profiles []model.HardwareProfile // from the configuration, or nil
 	pending  pendingStore
+	log      *slog.Logger
 
 	mu        sync.Mutex
 	sessions  map[string]*session // by user and password hash
@@ -104,6 +106,10 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 		url:      u,
 		sessions: map[string]*session{},
 		idle:     sessionIdle,
+		log:      env.Logger,
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
 	}
 	if len(s.Profiles) > 0 {
 		if p.profiles, err = buildProfiles(s.Profiles); err != nil {
@@ -209,6 +215,7 @@ func (p *provider) sweep(now time.Time) {
 	p.lastSweep = now
 	for k, s := range p.sessions {
 		if now.Sub(s.lastUsed) > p.idle {
+			p.log.Info("vsphere: logging out an idle session", "provider", p.name, "user", s.user)
 			delete(p.sessions, k)
 			go s.close()
 		}
