@@ -153,6 +153,7 @@ type call struct {
 	sess   *gateway.Session
 	in     inputs
 	others map[string]string // login → account id, for owners
+	owners map[string]string // native owner → UUID, within the request
 }
 
 func (f *Front) newCall(w http.ResponseWriter, r *http.Request, methods string) *call {

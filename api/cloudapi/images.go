@@ -90,7 +90,15 @@ func (c *call) owner(img model.Image, m imageMeta) (string, bool) {
 	if img.OwnerID == "" {
 		return "", false
 	}
-	return ids.UUID(c.target.Driver, c.target.Provider, ids.Owners, img.OwnerID), false
+	if u, ok := c.owners[img.OwnerID]; ok {
+		return u, false
+	}
+	if c.owners == nil {
+		c.owners = map[string]string{}
+	}
+	u := ids.UUID(c.target.Driver, c.target.Provider, ids.Owners, img.OwnerID)
+	c.owners[img.OwnerID] = u
+	return u, false
 }
 
 // accountID returns the id of another login, cached for the request; ""

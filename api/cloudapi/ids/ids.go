@@ -59,11 +59,12 @@ type Mapper struct {
 	st    store.Store
 	mu    sync.RWMutex
 	known map[string]string // key → native id
+	shown map[string]string // native key → UUID, for recorded natives
 }
 
 // NewMapper returns a Mapper over st.
 func NewMapper(st store.Store) *Mapper {
-	return &Mapper{st: st, known: map[string]string{}}
+	return &Mapper{st: st, known: map[string]string{}, shown: map[string]string{}}
 }
 
 func key(driver, provider, kind, id string) string {
@@ -77,6 +78,10 @@ func (m *Mapper) Map(ctx context.Context, driver, provider, kind string, natives
 	var fresh map[string]string
 	m.mu.RLock()
 	for i, n := range natives {
+		if u, ok := m.shown[key(driver, provider, kind, n)]; ok {
+			out[i] = u // recorded already: no need to hash again
+			continue
+		}
 		out[i] = UUID(driver, provider, kind, n)
 		if out[i] == strings.ToLower(n) {
 			continue
@@ -107,6 +112,8 @@ func (m *Mapper) Map(ctx context.Context, driver, provider, kind string, natives
 	m.mu.Lock()
 	for k, n := range fresh {
 		m.known[k] = n
+		prefix := k[:strings.LastIndexByte(k, '/')+1]
+		m.shown[prefix+n] = k[len(prefix):]
 	}
 	m.mu.Unlock()
 	return out, nil

@@ -62,6 +62,10 @@ func TestMapperPersists(t *testing.T) {
 	if got[2] != "2b683a82-a066-11e3-97ab-2faa44701c5a" || got[0] != UUID("ec2", "us-east-1", Images, "ami-1") {
 		t.Fatalf("Map = %v", got)
 	}
+	again, err := m.Map(ctx, "ec2", "us-east-1", Images, "ami-2", "ami-1", "ami-3")
+	if err != nil || again[0] != got[1] || again[1] != got[0] || again[2] != UUID("ec2", "us-east-1", Images, "ami-3") {
+		t.Fatalf("second Map = %v, %v (first %v)", again, err, got)
+	}
 	st.Close()
 
 	// A fresh mapper over the reopened store resolves what was shown.
