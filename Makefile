@@ -31,7 +31,7 @@ test: vet
 bench: bench-go bench-wrk
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchtime 5x ./api/... ./render/... ./store/...
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./api/... ./render/... ./store/... ./drivers/ec2/... ./drivers/vsphere/...
 
 bench-wrk:
 	scripts/bench-wrk.sh 10

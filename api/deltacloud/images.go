@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/imagegw/imagegw/api"
 	"github.com/imagegw/imagegw/gateway"
 	"github.com/imagegw/imagegw/model"
 	"github.com/imagegw/imagegw/render"
@@ -120,11 +121,18 @@ func (v imageView) html(h *render.HTML) {
 }
 
 // profileIDs lists the provider's profile ids, for images whose driver
-// cannot tell which fit.
+// cannot tell which fit. Images matter more than their profile links: if
+// the profiles cannot be listed (credentials that may list images but not
+// sizes, say), the images are shown with none, and the failure is logged.
 func profileIDs(c *call, sess *gateway.Session) ([]string, error) {
 	hps, err := sess.ListHardwareProfiles(c.r.Context(), "")
 	if err != nil {
-		return nil, err
+		if code := model.CodeOf(err); code == model.Canceled || code == model.DeadlineExceeded {
+			return nil, err
+		}
+		c.f.log.Warn("listing hardware profiles for image links failed; images shown without them",
+			"request_id", api.RequestID(c.r.Context()), "driver", c.target.Driver, "provider", c.target.Provider, "err", err)
+		return []string{}, nil
 	}
 	sortProfiles(hps)
 	ids := make([]string, len(hps))

@@ -73,3 +73,43 @@ func TestPanicBecomes500(t *testing.T) {
 		t.Errorf("entry point advertises what panicky lacks:\n%s", b)
 	}
 }
+
+// sizeless is a test-only driver whose credentials may list images but not
+// sizes, as an EC2 key without ec2:DescribeInstanceTypes.
+type sizeless struct{ panicky }
+
+func (sizeless) Connect(context.Context, model.Credentials) (drivers.Driver, error) {
+	return sizeless{}, nil
+}
+func (sizeless) ListImages(context.Context, model.ImageQuery) ([]model.Image, error) {
+	return []model.Image{{ID: "ami-1", Name: "one", State: model.ImageAvailable}}, nil
+}
+func (sizeless) ListHardwareProfiles(context.Context) ([]model.HardwareProfile, error) {
+	return nil, model.Errorf(model.PermissionDenied, "UnauthorizedOperation: not allowed to describe instance types")
+}
+
+func init() {
+	drivers.Register(drivers.Registration{ID: "sizeless", Name: "Sizeless",
+		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) { return sizeless{}, nil }})
+}
+
+// TestImagesWithoutProfiles: images are listed even when their profiles
+// cannot be, with an empty hardware_profiles element.
+func TestImagesWithoutProfiles(t *testing.T) {
+	cfg, _ := gateway.ParseConfig(strings.NewReader("providers:\n  - {name: s, driver: sizeless}\n"))
+	s := apitest.NewServer(t, cfg)
+	res, err := http.Get(s.URL + "/api;driver=sizeless/images")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), `id="ami-1"`) || !strings.Contains(string(b), "<hardware_profiles/>") {
+		t.Errorf("list: %d\n%s", res.StatusCode, b)
+	}
+	res, _ = http.Get(s.URL + "/api;driver=sizeless/hardware_profiles")
+	res.Body.Close()
+	if res.StatusCode != 403 {
+		t.Errorf("profiles themselves: %d, want 403", res.StatusCode)
+	}
+}
