@@ -95,10 +95,10 @@ type instanceJSON struct {
 	Href             string        `json:"href"`
 	Name             string        `json:"name"`
 	OwnerID          string        `json:"owner_id"`
-	Image            ref           `json:"image"`
-	Realm            ref           `json:"realm"`
+	Image            *ref          `json:"image,omitempty"`
+	Realm            *ref          `json:"realm,omitempty"`
 	State            string        `json:"state"`
-	HardwareProfile  hwRefJSON     `json:"hardware_profile"`
+	HardwareProfile  *hwRefJSON    `json:"hardware_profile,omitempty"`
 	Actions          []render.Link `json:"actions"`
 	PublicAddresses  []string      `json:"public_addresses"`
 	PrivateAddresses []string      `json:"private_addresses"`
@@ -122,14 +122,22 @@ func (c *call) instanceXML(x *render.XML, in model.Instance) {
 	x.Start("instance", render.A("href", c.href("instances", in.ID)), render.A("id", in.ID))
 	x.Text("name", in.Name)
 	x.Text("owner_id", in.OwnerID)
-	x.Empty("image", render.A("href", c.href("images", in.ImageID)), render.A("id", in.ImageID))
-	x.Empty("realm", render.A("href", c.href("realms", in.RealmID)), render.A("id", in.RealmID))
-	x.Text("state", strings.ToUpper(in.State))
-	x.Start("hardware_profile", render.A("href", c.href("hardware_profiles", in.ProfileID)), render.A("id", in.ProfileID))
-	for _, p := range in.ProfileOverrides {
-		x.Empty("property", render.A("kind", "fixed"), render.A("name", p.Name), render.A("unit", p.Unit), render.A("value", p.Value))
+	// A reference the cloud does not know (a VM with no source image) is
+	// left out rather than shown as a link to nothing.
+	if in.ImageID != "" {
+		x.Empty("image", render.A("href", c.href("images", in.ImageID)), render.A("id", in.ImageID))
 	}
-	x.End()
+	if in.RealmID != "" {
+		x.Empty("realm", render.A("href", c.href("realms", in.RealmID)), render.A("id", in.RealmID))
+	}
+	x.Text("state", strings.ToUpper(in.State))
+	if in.ProfileID != "" {
+		x.Start("hardware_profile", render.A("href", c.href("hardware_profiles", in.ProfileID)), render.A("id", in.ProfileID))
+		for _, p := range in.ProfileOverrides {
+			x.Empty("property", render.A("kind", "fixed"), render.A("name", p.Name), render.A("unit", p.Unit), render.A("value", p.Value))
+		}
+		x.End()
+	}
 	x.Links(c.instanceActions(in))
 	x.Start("public_addresses")
 	for _, a := range in.PublicAddresses {
@@ -152,15 +160,23 @@ func nonNil(s []string) []string {
 }
 
 func (c *call) instanceJSON(in model.Instance) instanceJSON {
-	hw := hwRefJSON{ID: in.ProfileID, Href: c.href("hardware_profiles", in.ProfileID)}
-	for _, p := range in.ProfileOverrides {
-		hw.Properties = append(hw.Properties, propJSON{Name: p.Name, Kind: "fixed", Unit: p.Unit, Value: p.Value})
-	}
-	return instanceJSON{ID: in.ID, Href: c.href("instances", in.ID), Name: in.Name, OwnerID: in.OwnerID,
-		Image: ref{ID: in.ImageID, Href: c.href("images", in.ImageID)},
-		Realm: ref{ID: in.RealmID, Href: c.href("realms", in.RealmID)}, State: strings.ToUpper(in.State),
-		HardwareProfile: hw, Actions: c.instanceActions(in),
+	out := instanceJSON{ID: in.ID, Href: c.href("instances", in.ID), Name: in.Name, OwnerID: in.OwnerID,
+		State: strings.ToUpper(in.State), Actions: c.instanceActions(in),
 		PublicAddresses: nonNil(in.PublicAddresses), PrivateAddresses: nonNil(in.PrivateAddresses)}
+	if in.ImageID != "" {
+		out.Image = &ref{ID: in.ImageID, Href: c.href("images", in.ImageID)}
+	}
+	if in.RealmID != "" {
+		out.Realm = &ref{ID: in.RealmID, Href: c.href("realms", in.RealmID)}
+	}
+	if in.ProfileID != "" {
+		hw := &hwRefJSON{ID: in.ProfileID, Href: c.href("hardware_profiles", in.ProfileID)}
+		for _, p := range in.ProfileOverrides {
+			hw.Properties = append(hw.Properties, propJSON{Name: p.Name, Kind: "fixed", Unit: p.Unit, Value: p.Value})
+		}
+		out.HardwareProfile = hw
+	}
+	return out
 }
 
 func (c *call) instanceHTML(h *render.HTML, in model.Instance) {
@@ -168,13 +184,13 @@ func (c *call) instanceHTML(h *render.HTML, in model.Instance) {
 	h.Field("id", in.ID)
 	h.Field("name", in.Name)
 	h.Field("owner_id", in.OwnerID)
-	h.Raw("<dt>image</dt><dd>")
-	h.Link(c.href("images", in.ImageID), in.ImageID)
-	h.Raw("</dd><dt>realm</dt><dd>")
-	h.Link(c.href("realms", in.RealmID), in.RealmID)
-	h.Raw("</dd><dt>hardware_profile</dt><dd>")
-	h.Link(c.href("hardware_profiles", in.ProfileID), in.ProfileID)
-	h.Raw("</dd>")
+	for _, l := range [][3]string{{"image", "images", in.ImageID}, {"realm", "realms", in.RealmID}, {"hardware_profile", "hardware_profiles", in.ProfileID}} {
+		if l[2] != "" {
+			h.Raw("<dt>" + l[0] + "</dt><dd>")
+			h.Link(c.href(l[1], l[2]), l[2])
+			h.Raw("</dd>")
+		}
+	}
 	h.Field("state", strings.ToUpper(in.State))
 	h.Field("public_addresses", strings.Join(in.PublicAddresses, ", "))
 	h.Field("private_addresses", strings.Join(in.PrivateAddresses, ", "))

@@ -90,7 +90,9 @@ func (sizeless) ListHardwareProfiles(context.Context) ([]model.HardwareProfile, 
 
 func init() {
 	drivers.Register(drivers.Registration{ID: "sizeless", Name: "Sizeless",
-		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) { return sizeless{}, nil }})
+		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
+			return sizeless{}, nil
+		}})
 }
 
 // TestImagesWithoutProfiles: images are listed even when their profiles
@@ -111,5 +113,43 @@ func TestImagesWithoutProfiles(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 403 {
 		t.Errorf("profiles themselves: %d, want 403", res.StatusCode)
+	}
+}
+
+// orphan is a test-only driver with one instance that has no source image,
+// realm or profile, as a vSphere VM made from nothing.
+type orphan struct{ panicky }
+
+func (orphan) Connect(context.Context, model.Credentials) (drivers.Driver, error) {
+	return orphan{}, nil
+}
+func (orphan) ListInstances(context.Context) ([]model.Instance, error) {
+	return []model.Instance{{ID: "vm-1", Name: "bare", State: "STOPPED"}}, nil
+}
+func (orphan) GetInstance(context.Context, string) (model.Instance, error) {
+	return model.Instance{ID: "vm-1", Name: "bare", State: "STOPPED"}, nil
+}
+
+func init() {
+	drivers.Register(drivers.Registration{ID: "orphan", Name: "Orphan",
+		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
+			return orphan{}, nil
+		}})
+}
+
+func TestInstanceWithoutReferences(t *testing.T) {
+	cfg, _ := gateway.ParseConfig(strings.NewReader("providers:\n  - {name: o, driver: orphan}\n"))
+	s := apitest.NewServer(t, cfg)
+	for _, f := range []string{"xml", "json", "html"} {
+		res, err := http.Get(s.URL + "/api;driver=orphan/instances/vm-1?format=" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || strings.Contains(string(b), "/images/\"") || strings.Contains(string(b), "/images/<") ||
+			strings.Contains(string(b), `"image"`) || strings.Contains(string(b), "<image") || strings.Contains(string(b), "realms/\"") {
+			t.Errorf("%s: %d, links to nothing:\n%s", f, res.StatusCode, b)
+		}
 	}
 }
