@@ -605,3 +605,47 @@ func TestExportStaysInExportDir(t *testing.T) {
 		t.Error("the export left its directory")
 	}
 }
+
+// TestAccountDefaultProvider: an account bound to a provider is served from
+// it unless the request selects another.
+func TestAccountDefaultProvider(t *testing.T) {
+	e := setup(t, "")
+	priv, pub := newKey(t)
+	ctx := context.Background()
+	accts := accounts.New(e.srv.Store)
+	if _, err := accts.Add(ctx, accounts.Account{Login: "carol", Driver: "mock", Provider: "test1",
+		Credentials: map[string]model.Credentials{"mock": {User: "mockuser", Password: "mockpassword"}}}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := accts.AddKey(ctx, "carol", "", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{t: t, base: e.srv.URL, login: "carol", keyID: "/carol/keys/" + k.Fingerprint,
+		signer: priv, alg: "ed25519-sha512", accept: "~9"}
+	for _, tc := range []struct {
+		path, hdr, dc string
+	}{
+		{"/carol/images", "", "test1"},
+		{"/my/images", "", "test1"},
+		{"/carol;provider=mock/images", "", "mock"},
+		{"/carol/images", "mock", "mock"},
+	} {
+		var r resp
+		if tc.hdr != "" {
+			r = c.do("GET", tc.path, nil, "X-Deltacloud-Provider", tc.hdr)
+		} else {
+			r = c.do("GET", tc.path, nil)
+		}
+		want(t, r, 200, "")
+		if got := r.Header.Get("Triton-Datacenter-Name"); got != tc.dc {
+			t.Errorf("%s (header %q): datacenter %s, want %s", tc.path, tc.hdr, got, tc.dc)
+		}
+	}
+	// the datacenters of the selected driver
+	r := c.do("GET", "/carol/datacenters", nil)
+	want(t, r, 200, "")
+	if !strings.Contains(string(r.body), `"test1"`) {
+		t.Errorf("datacenters %s", r.body)
+	}
+}
