@@ -104,7 +104,7 @@ func TestJobsSurviveSIGKILL(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	cfg := filepath.Join(dir, "imagegw.yaml")
 	if err := os.WriteFile(cfg, []byte(`
-mock_create_delay: 4s
+mock_create_delay: 10s
 job_poll_interval: 200ms
 providers:
   - {name: mock, driver: mock, fail_instances: [inst2]}
@@ -177,7 +177,29 @@ providers:
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// Every creation is acknowledged and still in flight: kill -9 now.
+	// Every creation is acknowledged and its job still running (the native
+	// front lists the jobs): kill -9 now.
+	res, err := http.Get(base + "/api/jobs?format=json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before struct {
+		Jobs []struct{ Job struct{ ID, State string } }
+	}
+	err = json.NewDecoder(res.Body).Decode(&before)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := 0
+	for _, j := range before.Jobs {
+		if j.Job.State == model.JobRunning {
+			running++
+		}
+	}
+	if running != n {
+		t.Fatalf("%d of %d jobs running before the kill (%d jobs)", running, n, len(before.Jobs))
+	}
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
