@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/imagegw/imagegw/model"
+	"github.com/imagegw/imagegw/secrets"
 	"github.com/imagegw/imagegw/store"
 )
 
@@ -68,14 +69,61 @@ type Key struct {
 	Created     time.Time `json:"created"`
 }
 
-// Store reads and writes accounts and keys.
+// Store reads and writes accounts and keys. Accounts' cloud credentials
+// are sealed with the data directory's key (package secrets) before they
+// reach the store.
 type Store struct {
 	st  store.Store
+	box *secrets.Box
 	now func() time.Time
 }
 
-// New returns a Store over st.
-func New(st store.Store) *Store { return &Store{st: st, now: time.Now} }
+// New returns a Store over st that seals credentials with box.
+func New(st store.Store, box *secrets.Box) *Store { return &Store{st: st, box: box, now: time.Now} }
+
+// record is an account as the store keeps it: the credentials sealed.
+type record struct {
+	Account
+	// Credentials shadows Account.Credentials so it is never written; it
+	// reads records from before credentials were sealed.
+	Credentials map[string]model.Credentials `json:"credentials,omitempty"`
+	Sealed      map[string][]byte            `json:"sealed_credentials,omitempty"`
+}
+
+func (s *Store) encode(a Account) ([]byte, error) {
+	rec := record{Account: a}
+	for drv, c := range a.Credentials {
+		sealed, err := s.box.Seal(c)
+		if err != nil {
+			return nil, model.Wrap(model.Internal, err, "sealing credentials of account %s", a.Login)
+		}
+		if rec.Sealed == nil {
+			rec.Sealed = map[string][]byte{}
+		}
+		rec.Sealed[drv] = sealed
+	}
+	return json.Marshal(rec)
+}
+
+func (s *Store) decode(login string, b []byte) (Account, error) {
+	var rec record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Account{}, model.Wrap(model.Internal, err, "corrupt account %s", login)
+	}
+	a := rec.Account
+	a.Credentials = rec.Credentials
+	for drv, sealed := range rec.Sealed {
+		c, err := s.box.Open(sealed)
+		if err != nil {
+			return Account{}, model.Wrap(model.Internal, err, "account %s: cannot open its %s credentials", login, drv)
+		}
+		if a.Credentials == nil {
+			a.Credentials = map[string]model.Credentials{}
+		}
+		a.Credentials[drv] = c
+	}
+	return a, nil
+}
 
 // reserved are names that cannot be logins: "my" is the caller's alias,
 // the others are path prefixes of other fronts.
@@ -109,7 +157,7 @@ func (s *Store) Add(ctx context.Context, a Account) (Account, error) {
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	a.Created, a.Updated = now, now
-	b, err := json.Marshal(a)
+	b, err := s.encode(a)
 	if err != nil {
 		return Account{}, err
 	}
@@ -129,11 +177,7 @@ func (s *Store) Get(ctx context.Context, login string) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
-	var a Account
-	if err := json.Unmarshal(b, &a); err != nil {
-		return Account{}, model.Wrap(model.Internal, err, "corrupt account %s", login)
-	}
-	return a, nil
+	return s.decode(login, b)
 }
 
 // List returns every account, by login.
@@ -141,9 +185,9 @@ func (s *Store) List(ctx context.Context) ([]Account, error) {
 	out := []Account{}
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(NSAccounts, "", func(k string, v []byte) error {
-			var a Account
-			if err := json.Unmarshal(v, &a); err != nil {
-				return model.Wrap(model.Internal, err, "corrupt account %s", k)
+			a, err := s.decode(k, v)
+			if err != nil {
+				return err
 			}
 			out = append(out, a)
 			return nil

@@ -6,23 +6,60 @@ import (
 	"crypto/rand"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/imagegw/imagegw/model"
+	"github.com/imagegw/imagegw/secrets"
 	"github.com/imagegw/imagegw/store"
 )
 
 func openStore(t *testing.T) (*Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "imagegw.db")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "imagegw.db")
 	st, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return New(st), path
+	box, err := secrets.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(st, box), path
+}
+
+// TestCredentialsAreSealed: the store never holds an account's cloud
+// secret in clear, yet the account reads back whole; records written before
+// sealing still read.
+func TestCredentialsAreSealed(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	creds := map[string]model.Credentials{"ec2": {User: "AKIAEXAMPLE", Password: "wJalrXUtnFEMI-secret"}}
+	if _, err := s.Add(ctx, Account{Login: "sealed", Email: "s@example.com", Driver: "ec2", Credentials: creds}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := store.Get(ctx, s.st, NSAccounts, "sealed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "wJalrXUtnFEMI-secret") || strings.Contains(string(raw), "AKIAEXAMPLE") {
+		t.Errorf("stored account shows its credentials: %s", raw)
+	}
+	a, err := s.Get(ctx, "sealed")
+	if err != nil || a.CredentialsFor("ec2") != creds["ec2"] {
+		t.Errorf("read back %+v, %v", a.Credentials, err)
+	}
+	legacy := `{"id":"1","login":"old","email":"o@example.com","driver":"mock","credentials":{"mock":{"User":"mockuser","Password":"mockpassword"}}}`
+	if err := store.Put(ctx, s.st, NSAccounts, "old", []byte(legacy)); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.Get(ctx, "old"); err != nil || a.CredentialsFor("mock").Password != "mockpassword" {
+		t.Errorf("legacy record: %+v, %v", a, err)
+	}
 }
 
 func newKey(t *testing.T, comment string) (ssh.PublicKey, []byte) {

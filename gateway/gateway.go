@@ -18,6 +18,7 @@ import (
 
 	"github.com/imagegw/imagegw/drivers"
 	"github.com/imagegw/imagegw/model"
+	"github.com/imagegw/imagegw/secrets"
 	"github.com/imagegw/imagegw/store"
 )
 
@@ -31,7 +32,7 @@ type Gateway struct {
 	byDriver  map[string][]string       // driver id → provider names, config order
 	driverIDs []string                  // enabled drivers, sorted
 	defDriver string
-	sealer    *sealer
+	secrets   *secrets.Box
 	jobs      *Jobs
 
 	closeOnce sync.Once
@@ -66,7 +67,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, store: opts.Store, log: opts.Logger, dataDir: opts.DataDir,
 		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}}
 	var err error
-	if g.sealer, err = newSealer(opts.DataDir); err != nil {
+	if g.secrets, err = secrets.Load(opts.DataDir); err != nil {
 		return nil, err
 	}
 	provs := slices.Clone(cfg.Providers)
@@ -160,6 +161,10 @@ func (g *Gateway) Logger() *slog.Logger { return g.log }
 
 // Config returns the configuration the gateway runs with.
 func (g *Gateway) Config() Config { return g.cfg }
+
+// Secrets returns the box that seals stored credentials (the data
+// directory's key).
+func (g *Gateway) Secrets() *secrets.Box { return g.secrets }
 
 // Jobs returns the job runner.
 func (g *Gateway) Jobs() *Jobs { return g.jobs }

@@ -92,7 +92,7 @@ func (j *Jobs) start(ctx context.Context, sess *Session, kind string, img model.
 		Params: meta.Params,
 	}
 	job.Log = append(job.Log, model.JobLogEntry{Time: now, Message: fmt.Sprintf("%s started: image %s is %s", kind, img.ID, img.State)})
-	sealed, err := j.g.sealer.seal(sess.creds)
+	sealed, err := j.g.secrets.Seal(sess.creds)
 	if err != nil {
 		return model.Job{}, model.Wrap(model.Internal, err, "sealing job credentials")
 	}
@@ -157,7 +157,7 @@ func (j *Jobs) follow(rec jobRecord) {
 func (j *Jobs) run(rec jobRecord) {
 	job := rec.Job
 	log := j.g.log.With("job", job.ID, "kind", job.Kind, "driver", job.Driver, "provider", job.Provider, "image", job.Target)
-	creds, err := j.g.sealer.open(rec.Creds)
+	creds, err := j.g.secrets.Open(rec.Creds)
 	if err != nil {
 		j.fail(&job, "cannot resume: "+err.Error())
 		j.save(job, rec.Creds)

@@ -81,7 +81,7 @@ cloudapi:
 		t.Fatal(err)
 	}
 	srv := apitest.NewServer(t, cfg)
-	accts := accounts.New(srv.Store)
+	accts := accounts.New(srv.Store, srv.Gateway.Secrets())
 	e := &env{srv: srv, export: exportDir}
 	mk := func(login string) *client {
 		priv, pub := newKey(t)
@@ -612,7 +612,7 @@ func TestAccountDefaultProvider(t *testing.T) {
 	e := setup(t, "")
 	priv, pub := newKey(t)
 	ctx := context.Background()
-	accts := accounts.New(e.srv.Store)
+	accts := accounts.New(e.srv.Store, e.srv.Gateway.Secrets())
 	if _, err := accts.Add(ctx, accounts.Account{Login: "carol", Driver: "mock", Provider: "test1",
 		Credentials: map[string]model.Credentials{"mock": {User: "mockuser", Password: "mockpassword"}}}); err != nil {
 		t.Fatal(err)

@@ -89,7 +89,7 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Front{gw: gw, log: opts.Logger, accts: accounts.New(gw.Store()), ids: ids.NewMapper(gw.Store()),
+	f := &Front{gw: gw, log: opts.Logger, accts: accounts.New(gw.Store(), gw.Secrets()), ids: ids.NewMapper(gw.Store()),
 		meta: &overlay{st: gw.Store()}, datacenters: map[string]string{}, byAuthority: map[string]string{}}
 	f.verifier = &httpsig.Verifier{Keys: f.accts, Now: opts.Now}
 	for name, raw := range gw.Config().CloudAPI.Datacenters {

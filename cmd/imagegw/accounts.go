@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/imagegw/imagegw/accounts"
+	"github.com/imagegw/imagegw/secrets"
 	"github.com/imagegw/imagegw/drivers"
 	"github.com/imagegw/imagegw/drivers/mock"
 	"github.com/imagegw/imagegw/model"
@@ -65,7 +66,12 @@ func openAccounts(ctx context.Context, dir string) (*accounts.Store, func(), err
 	if err != nil {
 		return nil, nil, err
 	}
-	return accounts.New(st), func() { st.Close() }, nil
+	box, err := secrets.Load(dir)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return accounts.New(st, box), func() { st.Close() }, nil
 }
 
 func wantArgs(pos []string, n int, usage string) error {

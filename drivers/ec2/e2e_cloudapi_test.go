@@ -43,7 +43,7 @@ func newCloudAPIClient(t *testing.T, srv *apitest.Server, login, provider string
 	if err != nil {
 		t.Fatal(err)
 	}
-	accts := accounts.New(srv.Store)
+	accts := accounts.New(srv.Store, srv.Gateway.Secrets())
 	if _, err := accts.Add(ctx, accounts.Account{Login: login, Email: login + "@example.com", Driver: "ec2", Provider: provider,
 		Credentials: map[string]model.Credentials{"ec2": {User: testKey, Password: testSecret}}}); err != nil {
 		t.Fatal(err)

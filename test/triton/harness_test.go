@@ -192,7 +192,7 @@ func (g *gw) addAccount(t testing.TB, login, pub string) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	s := accounts.New(g.store)
+	s := accounts.New(g.store, g.gateway.Secrets())
 	if _, err := s.Add(ctx, accounts.Account{Login: login, Email: login + "@example.com", Driver: "mock",
 		Credentials: map[string]model.Credentials{"mock": {User: "mockuser", Password: "mockpassword"}}}); err != nil {
 		t.Fatal(err)
