@@ -11,10 +11,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/imagegw/imagegw/accounts"
-	"github.com/imagegw/imagegw/secrets"
 	"github.com/imagegw/imagegw/drivers"
 	"github.com/imagegw/imagegw/drivers/mock"
 	"github.com/imagegw/imagegw/model"
+	"github.com/imagegw/imagegw/secrets"
 )
 
 func init() {
