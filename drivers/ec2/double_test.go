@@ -408,15 +408,15 @@ func TestEndToEndFaults(t *testing.T) {
 	}
 	for _, tc := range tests {
 		r := call(t, "GET", srv.URL+"/api;driver=ec2;provider="+tc.provider+"/images/ami-1", testKey, testSecret)
-		if r.status != tc.status {
-			t.Errorf("%s: status %d, want %d; body %.300s", tc.provider, r.status, tc.status, r.body)
+		if r.Status != tc.status {
+			t.Errorf("%s: status %d, want %d; body %.300s", tc.provider, r.Status, tc.status, r.Body)
 			continue
 		}
-		if tc.header != "" && r.header.Get(tc.header) == "" {
+		if tc.header != "" && r.Header.Get(tc.header) == "" {
 			t.Errorf("%s: no %s header", tc.provider, tc.header)
 		}
-		if !strings.Contains(string(r.body), tc.inBody) {
-			t.Errorf("%s: body %.300s lacks %q", tc.provider, r.body, tc.inBody)
+		if !strings.Contains(string(r.Body), tc.inBody) {
+			t.Errorf("%s: body %.300s lacks %q", tc.provider, r.Body, tc.inBody)
 		}
 	}
 }

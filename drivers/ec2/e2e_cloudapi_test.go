@@ -76,7 +76,7 @@ func (c *cloudapiClient) do(method, path string, hdr ...string) httpResp {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return httpResp{res.StatusCode, res.Header, b}
+	return httpResp{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
 func TestEndToEndCloudAPICopyAcrossRegions(t *testing.T) {
@@ -95,20 +95,20 @@ func TestEndToEndCloudAPICopyAcrossRegions(t *testing.T) {
 
 	// The source image's CloudAPI id, in us-east-1.
 	r := alice.do("GET", "/alice/images?name=to-copy", "X-Deltacloud-Provider", "moto-east")
-	r.want(t, "list in moto-east", 200)
+	r.Want(t, "list in moto-east", 200)
 	var list []struct{ ID, Name, State string }
-	r.decode(t, &list)
+	r.Decode(t, &list)
 	if len(list) != 1 || list[0].Name != "to-copy" {
-		t.Fatalf("images named to-copy in us-east-1: %s", r.body)
+		t.Fatalf("images named to-copy in us-east-1: %s", r.Body)
 	}
 
 	// Import it into us-west-2 (the account's default provider).
 	r = alice.do("POST", "/alice/images?action=import-from-datacenter&datacenter=moto-east&id="+list[0].ID)
-	r.want(t, "import-from-datacenter", 200)
+	r.Want(t, "import-from-datacenter", 200)
 	var img struct{ ID, Name, State string }
-	r.decode(t, &img)
+	r.Decode(t, &img)
 	if img.Name != "to-copy" || img.State != "creating" || img.ID == list[0].ID {
-		t.Errorf("imported %s", r.body)
+		t.Errorf("imported %s", r.Body)
 	}
 	jobs, err := srv.Gateway.Jobs().List(ctx)
 	if err != nil || len(jobs) != 1 || jobs[0].Kind != model.JobCopyImage || jobs[0].Provider != "moto-west" {
@@ -120,11 +120,11 @@ func TestEndToEndCloudAPICopyAcrossRegions(t *testing.T) {
 		t.Fatalf("copy job = %+v, %v", job, err)
 	}
 	r = alice.do("GET", "/alice/images/"+img.ID)
-	r.want(t, "the copy in moto-west", 200)
+	r.Want(t, "the copy in moto-west", 200)
 	var got struct{ ID, Name, State string }
-	r.decode(t, &got)
+	r.Decode(t, &got)
 	if got.Name != "to-copy" || got.State != "active" {
-		t.Errorf("copy in us-west-2 = %s", r.body)
+		t.Errorf("copy in us-west-2 = %s", r.Body)
 	}
 	// And EC2 itself has it in us-west-2.
 	out, err := rawClient(s, "us-west-2").DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}})

@@ -2,9 +2,6 @@ package openstack
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,6 +14,12 @@ import (
 // End to end: the whole gateway over real HTTP (the native Deltacloud
 // front) with an openstack provider on the Debian stack, as curl uses it.
 
+// resp is an answer of the gateway under test.
+type resp = apitest.Response
+
+// call sends one request, with form as its body when not nil.
+var call = apitest.Call
+
 func e2eServer(t testing.TB, env map[string]string) *apitest.Server {
 	t.Helper()
 	cfg, err := gateway.ParseConfig(strings.NewReader(`
@@ -28,54 +31,6 @@ providers:
 		t.Fatal(err)
 	}
 	return apitest.NewServer(t, cfg)
-}
-
-type resp struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func call(t testing.TB, method, rawURL, user, pass string, form url.Values) resp {
-	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, rawURL, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if user != "" {
-		req.SetBasicAuth(user, pass)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp{res.StatusCode, res.Header, b}
-}
-
-func (r resp) want(t testing.TB, what string, status int) {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("%s: status %d, want %d; body %.500s", what, r.status, status, r.body)
-	}
-}
-
-func (r resp) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decoding %.300s: %v", r.body, err)
-	}
 }
 
 type imageJSON struct {
@@ -97,8 +52,8 @@ func TestEndToEnd(t *testing.T) {
 	// List across more than one Glance page (25 per page; 30 seeded).
 	var list struct{ Images []struct{ Image imageJSON } }
 	r := get("/images?format=json")
-	r.want(t, "GET /images", 200)
-	r.decode(t, &list)
+	r.Want(t, "GET /images", 200)
+	r.Decode(t, &list)
 	if len(list.Images) <= 25 {
 		t.Fatalf("listed %d images, want more than one Glance page", len(list.Images))
 	}
@@ -115,18 +70,18 @@ func TestEndToEnd(t *testing.T) {
 	// Get one.
 	var one struct{ Image imageJSON }
 	r = get("/images/" + base.ID + "?format=json")
-	r.want(t, "GET /images/:id", 200)
-	r.decode(t, &one)
+	r.Want(t, "GET /images/:id", 200)
+	r.Decode(t, &one)
 	if one.Image != base {
 		t.Errorf("GET /images/%s = %+v, listed as %+v", base.ID, one.Image, base)
 	}
-	get("/images/00000000-0000-4000-8000-000000000000?format=json").want(t, "GET unknown image", 404)
+	get("/images/00000000-0000-4000-8000-000000000000?format=json").Want(t, "GET unknown image", 404)
 
 	// Filters pushed down to Glance.
 	r = get("/images?format=json&name=seed-011")
-	r.want(t, "GET /images?name", 200)
+	r.Want(t, "GET /images?name", 200)
 	list.Images = nil
-	r.decode(t, &list)
+	r.Decode(t, &list)
 	if len(list.Images) != 1 || list.Images[0].Image.Name != "seed-011" {
 		t.Errorf("name filter: %+v", list.Images)
 	}
@@ -142,8 +97,8 @@ func TestEndToEnd(t *testing.T) {
 		} `json:"hardware_profiles"`
 	}
 	r = get("/hardware_profiles?format=json")
-	r.want(t, "GET /hardware_profiles", 200)
-	r.decode(t, &hps)
+	r.Want(t, "GET /hardware_profiles", 200)
+	r.Decode(t, &hps)
 	found := false
 	for _, h := range hps.HardwareProfiles {
 		if h.HardwareProfile.ID != "4" {
@@ -164,11 +119,11 @@ func TestEndToEnd(t *testing.T) {
 
 	// Realms and instances.
 	r = get("/realms?format=json")
-	r.want(t, "GET /realms", 200)
-	if !strings.Contains(string(r.body), `"nova"`) {
-		t.Errorf("realms: %s", r.body)
+	r.Want(t, "GET /realms", 200)
+	if !strings.Contains(string(r.Body), `"nova"`) {
+		t.Errorf("realms: %s", r.Body)
 	}
-	get("/instances?format=json").want(t, "GET /instances", 200)
+	get("/instances?format=json").Want(t, "GET /instances", 200)
 
 	// Create from a seeded server: PENDING, then AVAILABLE once the compute
 	// stand-in has uploaded the snapshot; the gateway's job follows it.
@@ -177,15 +132,15 @@ func TestEndToEnd(t *testing.T) {
 	server := freshServer(ctx, t, d)
 	r = call(t, "POST", api+"/images?format=json", user, pass, url.Values{
 		"instance_id": {server}, "name": {"e2e-snapshot"}, "description": {"made through imagegw"}})
-	r.want(t, "POST /images", 201)
+	r.Want(t, "POST /images", 201)
 	var created struct{ Image imageJSON }
-	r.decode(t, &created)
+	r.Decode(t, &created)
 	img := created.Image
 	t.Cleanup(func() { _ = d.DeleteImage(ctx, img.ID) })
 	if img.State != "PENDING" || img.Name != "e2e-snapshot" || img.Description != "made through imagegw" || img.OwnerID != env["IMAGEGW_OS_DEMO_PROJECT_ID"] {
 		t.Errorf("created image %+v", img)
 	}
-	if loc := r.header.Get("Location"); !strings.HasSuffix(loc, "/images/"+img.ID) {
+	if loc := r.Header.Get("Location"); !strings.HasSuffix(loc, "/images/"+img.ID) {
 		t.Errorf("Location %q", loc)
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -196,8 +151,8 @@ func TestEndToEnd(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		r = get("/images/" + img.ID + "?format=json")
-		r.want(t, "GET created image", 200)
-		r.decode(t, &one)
+		r.Want(t, "GET created image", 200)
+		r.Decode(t, &one)
 		if one.Image.State == "AVAILABLE" || time.Now().After(deadline) {
 			break
 		}
@@ -208,20 +163,20 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A second createImage of the same server while it is imaging: 409.
-	call(t, "POST", api+"/images?format=json", user, pass, url.Values{"instance_id": {server}}).want(t, "POST /images again", 409)
+	call(t, "POST", api+"/images?format=json", user, pass, url.Values{"instance_id": {server}}).Want(t, "POST /images again", 409)
 
 	// Delete, then it is gone.
-	call(t, "DELETE", api+"/images/"+img.ID, user, pass, nil).want(t, "DELETE /images/:id", 204)
-	get("/images/"+img.ID+"?format=json").want(t, "GET deleted image", 404)
-	call(t, "DELETE", api+"/images/"+img.ID, user, pass, nil).want(t, "DELETE deleted image", 404)
-	call(t, "POST", api+"/images?format=json", user, pass, url.Values{"instance_id": {"00000000-0000-4000-8000-000000000000"}}).want(t, "POST unknown instance", 404)
+	call(t, "DELETE", api+"/images/"+img.ID, user, pass, nil).Want(t, "DELETE /images/:id", 204)
+	get("/images/"+img.ID+"?format=json").Want(t, "GET deleted image", 404)
+	call(t, "DELETE", api+"/images/"+img.ID, user, pass, nil).Want(t, "DELETE deleted image", 404)
+	call(t, "POST", api+"/images?format=json", user, pass, url.Values{"instance_id": {"00000000-0000-4000-8000-000000000000"}}).Want(t, "POST unknown instance", 404)
 
 	// Wrong password → 401 with a challenge; no credentials → 401.
 	r = call(t, "GET", api+"/images?format=json", user, "wrong", nil)
-	r.want(t, "wrong password", 401)
-	if r.header.Get("WWW-Authenticate") == "" {
+	r.Want(t, "wrong password", 401)
+	if r.Header.Get("WWW-Authenticate") == "" {
 		t.Errorf("401 without WWW-Authenticate")
 	}
-	call(t, "GET", api+"/images?format=json", "", "", nil).want(t, "no credentials", 401)
-	call(t, "GET", api+"/images?format=json", "demo+nosuchproject", pass, nil).want(t, "unknown project", 401)
+	call(t, "GET", api+"/images?format=json", "", "", nil).Want(t, "no credentials", 401)
+	call(t, "GET", api+"/images?format=json", "demo+nosuchproject", pass, nil).Want(t, "unknown project", 401)
 }

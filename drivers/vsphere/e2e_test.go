@@ -2,9 +2,6 @@ package vsphere_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -25,6 +22,14 @@ import (
 // End to end: the whole gateway over real HTTP (the native Deltacloud
 // front) with vsphere providers on the simulator, as curl would use it.
 
+// httpResp is an answer of the gateway under test.
+type httpResp = apitest.Response
+
+// call sends one request without a body.
+func call(t testing.TB, method, rawURL, user, pass string) httpResp {
+	return apitest.Call(t, method, rawURL, user, pass, nil)
+}
+
 func e2eServer(t testing.TB, s *sim) *apitest.Server {
 	t.Helper()
 	return e2eServerCfg(t, `
@@ -42,47 +47,6 @@ func e2eServerCfg(t testing.TB, yaml string) *apitest.Server {
 		t.Fatal(err)
 	}
 	return apitest.NewServer(t, cfg)
-}
-
-type httpResp struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func call(t testing.TB, method, rawURL, user, pass string) httpResp {
-	t.Helper()
-	req, err := http.NewRequest(method, rawURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if user != "" {
-		req.SetBasicAuth(user, pass)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return httpResp{res.StatusCode, res.Header, b}
-}
-
-func (r httpResp) want(t testing.TB, what string, status int) {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("%s: status %d, want %d; body %.500s", what, r.status, status, r.body)
-	}
-}
-
-func (r httpResp) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decoding %.300s: %v", r.body, err)
-	}
 }
 
 type imageJSON struct {
@@ -117,77 +81,77 @@ func TestEndToEnd(t *testing.T) {
 
 	// The driver and its providers, without the vCenter URL.
 	r := call(t, "GET", srv.URL+"/api/drivers?format=json", "", "")
-	r.want(t, "GET /api/drivers", 200)
-	if !strings.Contains(string(r.body), `"vsphere"`) || !strings.Contains(string(r.body), `"vSphere"`) ||
-		!strings.Contains(string(r.body), `"lab-dc1"`) || strings.Contains(string(r.body), s.url) {
-		t.Errorf("drivers = %s; want vsphere (vSphere) with lab and lab-dc1 and no URL", r.body)
+	r.Want(t, "GET /api/drivers", 200)
+	if !strings.Contains(string(r.Body), `"vsphere"`) || !strings.Contains(string(r.Body), `"vSphere"`) ||
+		!strings.Contains(string(r.Body), `"lab-dc1"`) || strings.Contains(string(r.Body), s.url) {
+		t.Errorf("drivers = %s; want vsphere (vSphere) with lab and lab-dc1 and no URL", r.Body)
 	}
 
 	// List and get the template.
 	r = do("GET", "/images?format=json")
-	r.want(t, "list images", 200)
+	r.Want(t, "list images", 200)
 	var list imageList
-	r.decode(t, &list)
+	r.Decode(t, &list)
 	if len(list.Images) != 1 || list.Images[0].Image.Name != "DC0_H0_VM0" || list.Images[0].Image.State != "AVAILABLE" {
 		t.Fatalf("images = %+v; want the template DC0_H0_VM0", list.Images)
 	}
 	tmpl := list.Images[0].Image
 	r = do("GET", "/images/"+tmpl.ID+"?format=json")
-	r.want(t, "get image", 200)
+	r.Want(t, "get image", 200)
 	var one oneImage
-	r.decode(t, &one)
+	r.Decode(t, &one)
 	if one.Image != tmpl || tmpl.RootType != "persistent" {
 		t.Errorf("got %+v, listed %+v", one.Image, tmpl)
 	}
-	do("GET", "/images/"+uuid.NewString()).want(t, "unknown image", 404)
-	do("GET", "/images/vm-42").want(t, "malformed image id", 404)
+	do("GET", "/images/"+uuid.NewString()).Want(t, "unknown image", 404)
+	do("GET", "/images/vm-42").Want(t, "malformed image id", 404)
 
 	// Profiles: the default one, limits from the hosts.
 	r = call(t, "GET", lab+"/hardware_profiles/default?format=json", simUser, simPass)
-	r.want(t, "profile default", 200)
-	if !strings.Contains(string(r.body), `"x86_64"`) || !strings.Contains(string(r.body), `"512"`) {
-		t.Errorf("profile = %s", r.body)
+	r.Want(t, "profile default", 200)
+	if !strings.Contains(string(r.Body), `"x86_64"`) || !strings.Contains(string(r.Body), `"512"`) {
+		t.Errorf("profile = %s", r.Body)
 	}
-	call(t, "GET", lab+"/hardware_profiles?format=json", "", "").want(t, "profiles without credentials", 200)
+	call(t, "GET", lab+"/hardware_profiles?format=json", "", "").Want(t, "profiles without credentials", 200)
 
 	// Realms are datacenters.
 	r = do("GET", "/realms?format=json")
-	r.want(t, "realms", 200)
-	if !strings.Contains(string(r.body), `"DC0"`) || !strings.Contains(string(r.body), `"DC1"`) {
-		t.Errorf("realms = %s", r.body)
+	r.Want(t, "realms", 200)
+	if !strings.Contains(string(r.Body), `"DC0"`) || !strings.Contains(string(r.Body), `"DC1"`) {
+		t.Errorf("realms = %s", r.Body)
 	}
 
 	// Create from a VM → 201 PENDING, followed by the gateway's job to
 	// AVAILABLE; the VM stays.
 	vm0 := s.instanceID(t, "DC0_C0_RP0_VM0")
 	r = do("GET", "/instances/"+vm0+"?format=json")
-	r.want(t, "get instance", 200)
-	if !strings.Contains(string(r.body), "create_image") {
-		t.Errorf("instance %s has no create_image action: %s", vm0, r.body)
+	r.Want(t, "get instance", 200)
+	if !strings.Contains(string(r.Body), "create_image") {
+		t.Errorf("instance %s has no create_image action: %s", vm0, r.Body)
 	}
 	r = do("POST", "/images?format=json&"+url.Values{"instance_id": {vm0}, "name": {"e2e-golden"}, "description": {"made over HTTP"}}.Encode())
-	r.want(t, "create image", 201)
-	r.decode(t, &one)
-	if one.Image.State != "PENDING" || one.Image.Name != "e2e-golden" || !strings.HasSuffix(r.header.Get("Location"), "/images/"+one.Image.ID) {
-		t.Errorf("created %+v, Location %q", one.Image, r.header.Get("Location"))
+	r.Want(t, "create image", 201)
+	r.Decode(t, &one)
+	if one.Image.State != "PENDING" || one.Image.Name != "e2e-golden" || !strings.HasSuffix(r.Header.Get("Location"), "/images/"+one.Image.ID) {
+		t.Errorf("created %+v, Location %q", one.Image, r.Header.Get("Location"))
 	}
 	newID := one.Image.ID
-	job := waitJob(t, srv, r.header.Get("X-Job-Id"))
+	job := waitJob(t, srv, r.Header.Get("X-Job-Id"))
 	if job.State != model.JobSucceeded {
 		t.Fatalf("create job = %+v", job)
 	}
 	r = do("GET", "/images/"+newID+"?format=json")
-	r.want(t, "get new image", 200)
-	r.decode(t, &one)
+	r.Want(t, "get new image", 200)
+	r.Decode(t, &one)
 	if one.Image.State != "AVAILABLE" || one.Image.Description != "made over HTTP" {
 		t.Errorf("new image = %+v", one.Image)
 	}
-	do("GET", "/instances/"+vm0).want(t, "the source VM after the clone", 200)
+	do("GET", "/instances/"+vm0).Want(t, "the source VM after the clone", 200)
 
 	// mark_as_template on a running VM → 409; unknown instance → 404.
 	vm1 := s.instanceID(t, "DC0_C0_RP0_VM1")
-	do("POST", "/images?instance_id="+vm1+"&mark_as_template=true").want(t, "mark a running VM", 409)
-	do("POST", "/images?instance_id="+uuid.NewString()).want(t, "create from unknown instance", 404)
+	do("POST", "/images?instance_id="+vm1+"&mark_as_template=true").Want(t, "mark a running VM", 409)
+	do("POST", "/images?instance_id="+uuid.NewString()).Want(t, "create from unknown instance", 404)
 
 	// Copy the new template into DC1 (the gateway's copy, as the CloudAPI
 	// front's import uses it), then read it over HTTP there.
@@ -203,17 +167,17 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("copy job = %+v", cjob)
 	}
 	r = call(t, "GET", srv.URL+"/api;driver=vsphere;provider=lab-dc1/images/"+cp.ID+"?format=json", simUser, simPass)
-	r.want(t, "get the copy in DC1", 200)
-	r.decode(t, &one)
+	r.Want(t, "get the copy in DC1", 200)
+	r.Decode(t, &one)
 	if one.Image.Name != "e2e-golden-dc1" || one.Image.State != "AVAILABLE" || one.Image.Description != "made over HTTP" {
 		t.Errorf("copy = %+v", one.Image)
 	}
 
 	// Delete → 204, then 404; deleting a VM that is not a template → 409.
-	do("DELETE", "/images/"+newID).want(t, "delete image", 204)
-	do("GET", "/images/"+newID).want(t, "get deleted image", 404)
-	do("DELETE", "/images/"+newID).want(t, "delete deleted image", 404)
-	do("DELETE", "/images/"+vm0).want(t, "delete a VM", 409)
+	do("DELETE", "/images/"+newID).Want(t, "delete image", 204)
+	do("GET", "/images/"+newID).Want(t, "get deleted image", 404)
+	do("DELETE", "/images/"+newID).Want(t, "delete deleted image", 404)
+	do("DELETE", "/images/"+vm0).Want(t, "delete a VM", 409)
 
 	// A clone vCenter refuses ends FAILED with the fault's message, and the
 	// job says why.
@@ -224,15 +188,15 @@ func TestEndToEnd(t *testing.T) {
 	})
 	r = do("POST", "/images?format=json&instance_id="+vm0+"&name=doomed")
 	s.model.Service.ClearFaultRules()
-	r.want(t, "create a doomed image", 201)
-	r.decode(t, &one)
-	if job := waitJob(t, srv, r.header.Get("X-Job-Id")); job.State != model.JobFailed || !strings.Contains(job.Error, msg) {
+	r.Want(t, "create a doomed image", 201)
+	r.Decode(t, &one)
+	if job := waitJob(t, srv, r.Header.Get("X-Job-Id")); job.State != model.JobFailed || !strings.Contains(job.Error, msg) {
 		t.Errorf("doomed job = %+v; want failed with %q", job, msg)
 	}
 	r = do("GET", "/images/"+one.Image.ID+"?format=json")
-	r.want(t, "get the failed image", 200)
-	if !strings.Contains(string(r.body), "FAILED") {
-		t.Errorf("failed image = %s", r.body)
+	r.Want(t, "get the failed image", 200)
+	if !strings.Contains(string(r.Body), "FAILED") {
+		t.Errorf("failed image = %s", r.Body)
 	}
 	if _, ok := s.byName(t, "doomed"); ok {
 		t.Error("the failed clone left a VM behind")
@@ -241,12 +205,12 @@ func TestEndToEnd(t *testing.T) {
 	// Wrong or missing credentials → 401 with a challenge.
 	for _, path := range []string{"/images", "/images/" + tmpl.ID, "/instances", "/realms", "?force_auth=1"} {
 		r := call(t, "GET", lab+path, simUser, "wrong")
-		r.want(t, "wrong credentials on "+path, 401)
-		if r.header.Get("WWW-Authenticate") == "" {
+		r.Want(t, "wrong credentials on "+path, 401)
+		if r.Header.Get("WWW-Authenticate") == "" {
 			t.Errorf("%s: 401 without WWW-Authenticate", path)
 		}
 	}
-	call(t, "GET", lab+"/images", "", "").want(t, "no credentials", 401)
+	call(t, "GET", lab+"/images", "", "").Want(t, "no credentials", 401)
 }
 
 func waitJob(t testing.TB, srv *apitest.Server, id string) model.Job {
@@ -308,12 +272,12 @@ func TestPendingSurvivesReopen(t *testing.T) {
 func TestGatewayListRoundTrips(t *testing.T) {
 	srv := e2eServerCfg(t, `providers: [{name: lab, driver: vsphere, url: "`+scale.url+`", datacenter: DC0}]`)
 	list := srv.URL + "/api;driver=vsphere;provider=lab/images?format=json"
-	call(t, "GET", list, simUser, simPass).want(t, "first list", 200)
+	call(t, "GET", list, simUser, simPass).Want(t, "first list", 200)
 	before := scale.trips.Load()
 	r := call(t, "GET", list, simUser, simPass)
-	r.want(t, "second list", 200)
+	r.Want(t, "second list", 200)
 	var l imageList
-	r.decode(t, &l)
+	r.Decode(t, &l)
 	if n := scale.trips.Load() - before; n != 1 || len(l.Images) < scaleTemplates {
 		t.Errorf("listing %d images through the gateway took %d round trips, want 1", len(l.Images), n)
 	}
