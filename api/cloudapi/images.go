@@ -1,6 +1,7 @@
 package cloudapi
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"sort"
@@ -129,14 +130,9 @@ func (c *call) render(img model.Image, m imageMeta, id string) imageJSON {
 	if m.Description != nil {
 		out.Description = *m.Description
 	}
-	if out.Version == "" {
-		out.Version = m.Version
-	} else if m.Version != "" {
-		out.Version = m.Version // set through the gateway after creation
-	}
-	if out.Version == "" {
-		out.Version = "1.0.0"
-	}
+	// The cloud's own version first (spec decision 8), then the one the
+	// gateway recorded at create or update time, then 1.0.0.
+	out.Version = cmp.Or(img.Version, m.Version, "1.0.0")
 	if !validOS[out.OS] {
 		out.OS = "other"
 	}
