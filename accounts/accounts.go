@@ -29,11 +29,9 @@ const (
 	NSKeys     = "keys"
 )
 
-// Account is one CloudAPI account.
-type Account struct {
-	ID          string `json:"id"`
-	Login       string `json:"login"`
-	Email       string `json:"email"`
+// Profile is an account's optional personal fields, in CloudAPI's names;
+// the CloudAPI front shows them as they are.
+type Profile struct {
 	CompanyName string `json:"companyName,omitempty"`
 	FirstName   string `json:"firstName,omitempty"`
 	LastName    string `json:"lastName,omitempty"`
@@ -43,6 +41,14 @@ type Account struct {
 	State       string `json:"state,omitempty"`
 	Country     string `json:"country,omitempty"`
 	Phone       string `json:"phone,omitempty"`
+}
+
+// Account is one CloudAPI account.
+type Account struct {
+	ID    string `json:"id"`
+	Login string `json:"login"`
+	Email string `json:"email"`
+	Profile
 	// Driver and Provider are the account's default selection ("" provider:
 	// the driver's default).
 	Driver   string `json:"driver"`

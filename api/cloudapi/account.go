@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/imagegw/imagegw/accounts"
 	"github.com/imagegw/imagegw/api/cloudapi/apiversion"
 )
 
@@ -27,27 +28,17 @@ func (f *Front) ping(c *call) error {
 
 // accountJSON is the CloudAPI Account: never the credentials.
 type accountJSON struct {
-	ID          string `json:"id"`
-	Login       string `json:"login"`
-	Email       string `json:"email"`
-	CompanyName string `json:"companyName,omitempty"`
-	FirstName   string `json:"firstName,omitempty"`
-	LastName    string `json:"lastName,omitempty"`
-	Address     string `json:"address,omitempty"`
-	PostalCode  string `json:"postalCode,omitempty"`
-	City        string `json:"city,omitempty"`
-	State       string `json:"state,omitempty"`
-	Country     string `json:"country,omitempty"`
-	Phone       string `json:"phone,omitempty"`
-	Created     string `json:"created"`
-	Updated     string `json:"updated"`
+	ID    string `json:"id"`
+	Login string `json:"login"`
+	Email string `json:"email"`
+	accounts.Profile
+	Created string `json:"created"`
+	Updated string `json:"updated"`
 }
 
 func (f *Front) getAccount(c *call) error {
 	a := c.acct
-	return c.sendJSON(http.StatusOK, accountJSON{ID: a.ID, Login: a.Login, Email: a.Email,
-		CompanyName: a.CompanyName, FirstName: a.FirstName, LastName: a.LastName, Address: a.Address,
-		PostalCode: a.PostalCode, City: a.City, State: a.State, Country: a.Country, Phone: a.Phone,
+	return c.sendJSON(http.StatusOK, accountJSON{ID: a.ID, Login: a.Login, Email: a.Email, Profile: a.Profile,
 		Created: a.Created.UTC().Format(time.RFC3339), Updated: a.Updated.UTC().Format(time.RFC3339)})
 }
 
