@@ -620,11 +620,10 @@ func (f *Front) cloneImage(c *call) error {
 	if err != nil {
 		return err
 	}
-	uuids, err := f.ids.Map(ctx, c.target.Driver, c.target.Provider, ids.Images, img.ID)
+	j, err := c.renderNew(ctx, img, m)
 	if err != nil {
 		return err
 	}
-	j := c.render(img, m, uuids[0])
 	j.ACL = &[]string{}
 	return c.sendJSON(http.StatusOK, j)
 }
@@ -682,9 +681,19 @@ func (f *Front) importImage(c *call) error {
 	if err != nil {
 		return err
 	}
-	uuids, err := f.ids.Map(ctx, c.target.Driver, c.target.Provider, ids.Images, img.ID)
+	j, err := c.renderNew(ctx, img, m)
 	if err != nil {
 		return err
 	}
-	return c.sendJSON(http.StatusOK, c.render(img, m, uuids[0]))
+	return c.sendJSON(http.StatusOK, j)
+}
+
+// renderNew renders an image the gateway just made (a clone, an import),
+// recording its UUID.
+func (c *call) renderNew(ctx context.Context, img model.Image, m imageMeta) (imageJSON, error) {
+	uuids, err := c.f.ids.Map(ctx, c.target.Driver, c.target.Provider, ids.Images, img.ID)
+	if err != nil {
+		return imageJSON{}, err
+	}
+	return c.render(img, m, uuids[0]), nil
 }
