@@ -54,6 +54,10 @@ type Image struct {
 	// Native holds cloud-specific fields worth showing (block devices, guest
 	// id, checksum, ...), as strings.
 	Native map[string]string
+	// Meta is the gateway's overlay of the image, set by the gateway's
+	// catalog (never by drivers); nil when it keeps nothing. Name and
+	// Description above already include its Name and Description.
+	Meta *ImageMeta
 }
 
 // Terminal reports whether the image's state will not change on its own.
@@ -142,8 +146,14 @@ type CloneImage struct {
 type ExportRequest struct {
 	// Path is the destination, in the front's terms (a Manta path for
 	// CloudAPI). The driver or the gateway's object directory decides where
-	// it really lands.
+	// it really lands. A Path ending in "/" (or naming a directory) gets
+	// FileName appended.
 	Path string
+	// FileName is the base file name used when Path is a directory.
+	FileName string
+	// Manifest is the front's description of the image, written beside the
+	// image file when the gateway exports to its own directory.
+	Manifest []byte
 }
 
 // ExportResult says where an export landed.

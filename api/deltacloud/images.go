@@ -148,11 +148,15 @@ func (f *Front) listImages(c *call) error {
 		return err
 	}
 	q := c.r.URL.Query()
-	imgs, err := sess.ListImages(c.r.Context(), model.ImageQuery{
+	l, err := sess.ListImages(c.r.Context(), model.ImageQuery{
 		OwnerID: q.Get("owner_id"), Architecture: q.Get("architecture"), Name: q.Get("name"), State: q.Get("state")})
 	if err != nil {
 		return err
 	}
+	if l.Warning != "" {
+		c.w.Header().Set("Warning", l.Warning)
+	}
+	imgs := l.Images
 	slices.SortFunc(imgs, func(a, b model.Image) int {
 		return cmp.Or(cmp.Compare(a.OwnerID, b.OwnerID), cmp.Compare(a.Description, b.Description), cmp.Compare(a.ID, b.ID))
 	})
