@@ -74,7 +74,8 @@ type recent struct {
 // entry is the catalog of one provider as one identity sees it.
 type entry struct {
 	key  entryKey
-	elem *list.Element // in catalog.lru; nil once evicted
+	elem *list.Element // in catalog.lru; nil once evicted (catalog.mu)
+	held int           // images counted in catalog.total (catalog.mu)
 
 	mu         sync.Mutex
 	snap       *snapshot
@@ -157,39 +158,42 @@ func (c *catalog) drop(e *entry) {
 		delete(c.entries, e.key)
 		c.lru.Remove(e.elem)
 		e.elem = nil
+		c.total -= e.held
+		e.held = 0
 	}
 }
 
-// account adjusts the images held by delta and evicts least recently used
-// entries (other than keep) while over the bound.
-func (c *catalog) account(keep *entry, delta int) {
+// account adjusts the images e holds by delta and evicts least recently
+// used entries (other than e) while the catalog is over its bound. An
+// evicted entry's deltas no longer count.
+func (c *catalog) account(e *entry, delta int) {
 	c.mu.Lock()
+	if e.elem == nil {
+		c.mu.Unlock()
+		return
+	}
+	e.held += delta
 	c.total += delta
 	var evict []*entry
 	for el := c.lru.Back(); c.total > c.max && el != nil; {
-		e := el.Value.(*entry)
+		v := el.Value.(*entry)
 		prev := el.Prev()
-		if e != keep {
-			delete(c.entries, e.key)
+		if v != e {
+			delete(c.entries, v.key)
 			c.lru.Remove(el)
-			e.elem = nil
-			evict = append(evict, e)
+			v.elem = nil
+			c.total -= v.held
+			evict = append(evict, v)
+			c.g.log.Info("catalog entry evicted", "provider", v.key.provider, "images", v.held)
+			v.held = 0
 		}
 		el = prev
 	}
 	c.mu.Unlock()
-	for _, e := range evict {
-		e.mu.Lock()
-		n := 0
-		if e.snap != nil {
-			n = len(e.snap.images)
-		}
-		e.snap, e.ids = nil, map[Scheme]*schemeIndex{}
-		e.mu.Unlock()
-		c.mu.Lock()
-		c.total -= n
-		c.mu.Unlock()
-		c.g.log.Info("catalog entry evicted", "provider", e.key.provider, "images", n)
+	for _, v := range evict {
+		v.mu.Lock()
+		v.snap, v.ids = nil, map[Scheme]*schemeIndex{}
+		v.mu.Unlock()
 	}
 }
 
@@ -347,11 +351,8 @@ func (c *catalog) install(e *entry, snap *snapshot) {
 		old = len(e.snap.images)
 	}
 	e.snap, e.fetched, e.refreshErr = snap, c.now(), nil
-	evicted := e.elem == nil
 	e.mu.Unlock()
-	if !evicted {
-		c.account(e, len(snap.images)-old)
-	}
+	c.account(e, len(snap.images)-old)
 }
 
 // listCloud lists the provider through the driver, applies the overlay and
