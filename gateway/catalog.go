@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imagegw/imagegw/drivers"
@@ -121,6 +122,31 @@ type catalog struct {
 	gen     uint64
 	deleted map[string]map[string]time.Time // provider → native id → when
 	shared  map[string]*part                // provider/key
+
+	stats struct{ hits, misses, stale, listings, refreshes, refreshFails, probes atomic.Int64 }
+}
+
+// CatalogStats counts what the catalog did since the gateway started.
+type CatalogStats struct {
+	Hits         int64 // lists answered from a fresh entry
+	Misses       int64 // lists that waited for a cloud listing
+	Stale        int64 // lists answered past their TTL
+	Listings     int64 // cloud listings made (fills and refreshes)
+	Refreshes    int64 // background refreshes started
+	RefreshFails int64 // background refreshes that failed
+	Probes       int64 // driver gets for ids an entry lacked
+	Images       int64 // images held now
+}
+
+// CatalogStats returns the catalog's counters.
+func (g *Gateway) CatalogStats() CatalogStats {
+	c := g.catalog
+	c.mu.Lock()
+	total := c.total
+	c.mu.Unlock()
+	return CatalogStats{Hits: c.stats.hits.Load(), Misses: c.stats.misses.Load(), Stale: c.stats.stale.Load(),
+		Listings: c.stats.listings.Load(), Refreshes: c.stats.refreshes.Load(), RefreshFails: c.stats.refreshFails.Load(),
+		Probes: c.stats.probes.Load(), Images: int64(total)}
 }
 
 func newCatalog(g *Gateway, max int) *catalog {
@@ -274,6 +300,7 @@ func (c *catalog) images(ctx context.Context, sess *Session) (*snapshot, string,
 		if age < opts.ttl {
 			snap := e.snap
 			e.mu.Unlock()
+			c.stats.hits.Add(1)
 			return snap, "", nil
 		}
 		if age < opts.ttl+opts.maxStale {
@@ -283,12 +310,15 @@ func (c *catalog) images(ctx context.Context, sess *Session) (*snapshot, string,
 			}
 			if !e.refreshing && e.fill == nil && now.Sub(e.refreshAt) >= retryRefresh {
 				e.refreshing, e.refreshAt = true, now
+				c.stats.refreshes.Add(1)
 				go c.refresh(e, sess)
 			}
 			e.mu.Unlock()
+			c.stats.stale.Add(1)
 			return snap, warn, nil
 		}
 	}
+	c.stats.misses.Add(1)
 	f := e.fill
 	if f == nil {
 		f = &fill{done: make(chan struct{})}
@@ -337,6 +367,7 @@ func (c *catalog) refresh(e *entry, sess *Session) {
 	e.refreshErr = err
 	e.mu.Unlock()
 	if err != nil {
+		c.stats.refreshFails.Add(1)
 		c.g.log.Warn("catalog refresh failed; serving the last good list", "provider", e.key.provider, "err", err)
 		return
 	}
@@ -359,6 +390,7 @@ func (c *catalog) install(e *entry, snap *snapshot) {
 // the recent writes of e (if any), and returns a sorted snapshot.
 func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry) (*snapshot, error) {
 	var imgs []model.Image
+	c.stats.listings.Add(1)
 	err := c.g.safely(func() (err error) {
 		imgs, err = sess.d.ListImages(ctx, model.ImageQuery{})
 		return err
@@ -506,6 +538,7 @@ func (c *catalog) cached(sess *Session, id string) (img model.Image, found, know
 		return model.Image{}, false, true
 	}
 	e.tokens--
+	c.stats.probes.Add(1)
 	return model.Image{}, false, false
 }
 
