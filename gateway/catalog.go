@@ -51,8 +51,11 @@ type catalogOptions struct {
 	maxStale time.Duration
 }
 
-// entryKey names one catalog entry: a provider as one identity sees it.
-type entryKey struct{ provider, identity string }
+// entryKey names one catalog entry: a provider as one identity sees it,
+// optionally scoped to one owner that the driver filters natively (EC2's
+// owner_id=amazon selects images the unscoped listing, the caller's own and
+// the configured owners', does not hold).
+type entryKey struct{ provider, identity, owner string }
 
 // snapshot is one immutable state of an entry's images, sorted by native
 // id. Writes make a new snapshot; readers keep theirs.
@@ -89,9 +92,17 @@ type entry struct {
 	unknown    map[string]time.Time
 	tokens     float64
 	tokensAt   time.Time
+	probed     map[string]probedImage // images gets found that the listing lacks
 	ids        map[Scheme]*schemeIndex
 	profiles   part
 	realms     part
+}
+
+// probedImage is an image a get found outside the entry's listing (a public
+// image of another owner), kept as fresh as the entry.
+type probedImage struct {
+	img model.Image
+	at  time.Time
 }
 
 type fill struct {
@@ -167,7 +178,8 @@ func (c *catalog) lookup(k entryKey, create bool) *entry {
 		if !create {
 			return nil
 		}
-		e = &entry{key: k, recent: map[string]recent{}, unknown: map[string]time.Time{}, ids: map[Scheme]*schemeIndex{}, tokens: probeBurst}
+		e = &entry{key: k, recent: map[string]recent{}, unknown: map[string]time.Time{}, ids: map[Scheme]*schemeIndex{},
+			probed: map[string]probedImage{}, tokens: probeBurst}
 		e.elem = c.lru.PushFront(e)
 		c.entries[k] = e
 		return e
@@ -286,13 +298,13 @@ type Listing struct {
 
 // images returns the snapshot of sess's entry, filling or refreshing it as
 // the provider's catalog options say, and the warning to attach.
-func (c *catalog) images(ctx context.Context, sess *Session) (*snapshot, string, error) {
+func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*snapshot, string, error) {
 	opts := sess.pe.catalog
 	if opts.ttl <= 0 {
-		snap, err := c.listCloud(ctx, sess, nil)
+		snap, err := c.listCloud(ctx, sess, &entry{key: sess.keyFor(owner)}, false)
 		return snap, "", rethrow(err)
 	}
-	e := c.lookup(sess.key(), true)
+	e := c.lookup(sess.keyFor(owner), true)
 	now := c.now()
 	e.mu.Lock()
 	if e.snap != nil {
@@ -341,7 +353,7 @@ func (c *catalog) images(ctx context.Context, sess *Session) (*snapshot, string,
 func (c *catalog) doFill(ctx context.Context, e *entry, f *fill, sess *Session) {
 	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
-	snap, err := c.listCloud(ctx, sess, e)
+	snap, err := c.listCloud(ctx, sess, e, true)
 	e.mu.Lock()
 	e.fill = nil
 	hadSnap := e.snap != nil
@@ -361,7 +373,7 @@ func (c *catalog) doFill(ctx context.Context, e *entry, f *fill, sess *Session) 
 func (c *catalog) refresh(e *entry, sess *Session) {
 	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
 	defer cancel()
-	snap, err := c.listCloud(ctx, sess, e)
+	snap, err := c.listCloud(ctx, sess, e, true)
 	e.mu.Lock()
 	e.refreshing = false
 	e.refreshErr = err
@@ -386,13 +398,14 @@ func (c *catalog) install(e *entry, snap *snapshot) {
 	c.account(e, len(snap.images)-old)
 }
 
-// listCloud lists the provider through the driver, applies the overlay and
-// the recent writes of e (if any), and returns a sorted snapshot.
-func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry) (*snapshot, error) {
+// listCloud lists e's view of the provider through the driver, applies the
+// overlay and (when cached) e's recent writes, and returns a sorted
+// snapshot.
+func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry, cached bool) (*snapshot, error) {
 	var imgs []model.Image
 	c.stats.listings.Add(1)
 	err := c.g.safely(func() (err error) {
-		imgs, err = sess.d.ListImages(ctx, model.ImageQuery{})
+		imgs, err = sess.d.ListImages(ctx, model.ImageQuery{OwnerID: e.key.owner})
 		return err
 	})
 	if err != nil {
@@ -414,15 +427,15 @@ func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry) (*snap
 	slices.SortFunc(out, func(a, b model.Image) int { return strings.Compare(a.ID, b.ID) })
 	out = slices.CompactFunc(out, func(a, b model.Image) bool { return a.ID == b.ID })
 	snap := &snapshot{images: out, gen: c.nextGen()}
-	if e != nil {
+	if cached {
 		e.mu.Lock()
 		for id, r := range e.recent {
 			if listedAt.Sub(r.at) > recentWindow {
 				delete(e.recent, id)
 				continue
 			}
-			if r.img == nil {
-				continue // deletions are in c.deleted
+			if r.img == nil || e.key.owner != "" && r.img.OwnerID != e.key.owner {
+				continue // deletions are in c.deleted; other owners' images are not this view's
 			}
 			if _, ok := snap.find(id); ok {
 				delete(e.recent, id) // the cloud shows it: its view wins
@@ -440,32 +453,40 @@ func mustInsertAt(s *snapshot, id string) int {
 	return i
 }
 
-// upsert lays a written image over sess's entry at once (and notes it as a
-// recent write), and over every other entry of the provider that already
-// holds it. The image gets its overlay first.
-func (c *catalog) upsert(ctx context.Context, sess *Session, img model.Image) model.Image {
+// upsert lays an image over the catalog at once: over sess's entries
+// (unscoped, and scoped to the image's owner) when insert is set (a write
+// the session made, or its job's poll), noting it as a recent write, and
+// over every other entry of the provider that already holds it. The image
+// gets its overlay first.
+func (c *catalog) upsert(ctx context.Context, sess *Session, img model.Image, insert bool) model.Image {
 	if m, err := c.g.loadOverlay(ctx, sess.Target.Driver, sess.Target.Provider, img.ID); err == nil {
 		img = applyMeta(img, m)
 	}
 	if sess.pe.catalog.ttl <= 0 {
 		return img
 	}
-	mine := c.lookup(sess.key(), true)
 	entries := c.entriesOf(sess.Target.Provider)
-	if !slices.Contains(entries, mine) {
-		entries = append(entries, mine)
+	if insert {
+		mine := c.lookup(sess.keyFor(""), true)
+		if !slices.Contains(entries, mine) {
+			entries = append(entries, mine)
+		}
 	}
 	for _, e := range entries {
+		mine := insert && e.key.identity == sess.identity && (e.key.owner == "" || e.key.owner == img.OwnerID)
 		e.mu.Lock()
 		delete(e.unknown, img.ID)
-		if e == mine {
+		if p, ok := e.probed[img.ID]; ok {
+			e.probed[img.ID] = probedImage{img: img, at: p.at}
+		}
+		if mine {
 			cp := img
 			e.recent[img.ID] = recent{img: &cp, at: c.now()}
 		}
 		delta := 0
 		if e.snap != nil {
 			i, found := e.snap.find(img.ID)
-			if found || e == mine {
+			if found || mine {
 				imgs := make([]model.Image, 0, len(e.snap.images)+1)
 				imgs = append(imgs, e.snap.images[:i]...)
 				imgs = append(imgs, img)
@@ -486,12 +507,35 @@ func (c *catalog) upsert(ctx context.Context, sess *Session, img model.Image) mo
 	return img
 }
 
+// probedFound keeps an image a get found that sess's entry does not list.
+func (c *catalog) probedFound(sess *Session, img model.Image) {
+	if sess.pe.catalog.ttl <= 0 {
+		return
+	}
+	e := c.lookup(sess.keyFor(""), false)
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.snap != nil {
+		if _, ok := e.snap.find(img.ID); ok {
+			return
+		}
+	}
+	if len(e.probed) > 4096 {
+		clear(e.probed)
+	}
+	e.probed[img.ID] = probedImage{img: img, at: c.now()}
+}
+
 // remove drops a deleted image from every entry of the provider at once.
 func (c *catalog) remove(sess *Session, id string) {
 	c.noteDeleted(sess.Target.Provider, id)
 	for _, e := range c.entriesOf(sess.Target.Provider) {
 		e.mu.Lock()
 		delete(e.recent, id)
+		delete(e.probed, id)
 		removed := false
 		if e.snap != nil {
 			if i, ok := e.snap.find(id); ok {
@@ -507,39 +551,48 @@ func (c *catalog) remove(sess *Session, id string) {
 	}
 }
 
-// cached returns the image id from sess's entry, if the entry holds it.
-// known reports whether the entry may answer for id at all: it has a
-// snapshot, and (when the image is absent) the id was recently confirmed
-// unknown or no more probes are allowed now.
-func (c *catalog) cached(sess *Session, id string) (img model.Image, found, known bool) {
+// errProbeBudget answers a get of an id the entry lacks when the entry's
+// probe budget is spent: a stream of unknown ids gets 429s, not one cloud
+// call each.
+var errProbeBudget = &model.Error{Code: model.ResourceExhausted, RetryAfter: probeEvery,
+	Message: "too many lookups of images this catalog does not hold; retry shortly"}
+
+// cached answers a get of id from sess's entry: found with the image;
+// else err is NotFound (the cloud said so moments ago) or the probe budget
+// error; else (all zero) the caller asks the driver.
+func (c *catalog) cached(sess *Session, id string) (img model.Image, found bool, err error) {
 	if sess.pe.catalog.ttl <= 0 {
-		return model.Image{}, false, false
+		return model.Image{}, false, nil
 	}
-	e := c.lookup(sess.key(), false)
+	e := c.lookup(sess.keyFor(""), false)
 	if e == nil {
-		return model.Image{}, false, false
+		return model.Image{}, false, nil
 	}
 	now := c.now()
+	ttl := sess.pe.catalog.ttl
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.snap == nil || now.Sub(e.fetched) >= sess.pe.catalog.ttl+sess.pe.catalog.maxStale {
-		return model.Image{}, false, false
+	if e.snap == nil || now.Sub(e.fetched) >= ttl+sess.pe.catalog.maxStale {
+		return model.Image{}, false, nil
 	}
 	if i, ok := e.snap.find(id); ok {
-		return e.snap.images[i], true, true
+		return e.snap.images[i], true, nil
+	}
+	if p, ok := e.probed[id]; ok && now.Sub(p.at) < ttl {
+		return p.img, true, nil
 	}
 	if at, ok := e.unknown[id]; ok && now.Sub(at) < unknownTTL {
-		return model.Image{}, false, true
+		return model.Image{}, false, model.Errorf(model.NotFound, "image %s not found", id)
 	}
 	// a probe token: burst probeBurst, one more every probeEvery
 	e.tokens = min(probeBurst, e.tokens+float64(now.Sub(e.tokensAt))/float64(probeEvery))
 	e.tokensAt = now
 	if e.tokens < 1 {
-		return model.Image{}, false, true
+		return model.Image{}, false, errProbeBudget
 	}
 	e.tokens--
 	c.stats.probes.Add(1)
-	return model.Image{}, false, false
+	return model.Image{}, false, nil
 }
 
 // noteUnknown remembers that the cloud does not know id.
@@ -547,7 +600,7 @@ func (c *catalog) noteUnknown(sess *Session, id string) {
 	if sess.pe.catalog.ttl <= 0 {
 		return
 	}
-	e := c.lookup(sess.key(), false)
+	e := c.lookup(sess.keyFor(""), false)
 	if e == nil {
 		return
 	}
@@ -573,7 +626,7 @@ func (c *catalog) schemeIDs(sess *Session, snap *snapshot, s Scheme) *schemeInde
 	if sess.pe.catalog.ttl <= 0 {
 		return buildIndex(sess, snap, s, nil)
 	}
-	e := c.lookup(sess.key(), false)
+	e := c.lookup(sess.keyFor(""), false)
 	if e == nil {
 		return buildIndex(sess, snap, s, nil)
 	}

@@ -28,8 +28,21 @@ type Session struct {
 	identity string
 }
 
-// key is the session's catalog entry.
-func (s *Session) key() entryKey { return entryKey{provider: s.Target.Provider, identity: s.identity} }
+// keyFor is the session's catalog entry, scoped to an owner ("" for the
+// unscoped one).
+func (s *Session) keyFor(owner string) entryKey {
+	return entryKey{provider: s.Target.Provider, identity: s.identity, owner: owner}
+}
+
+// ownerScope is the owner a query's list is scoped to: its owner when the
+// driver filters owners natively (a view of the cloud the unscoped listing
+// may not hold), else "" (the gateway filters the unscoped listing).
+func (s *Session) ownerScope(q model.ImageQuery) string {
+	if f, ok := s.d.(drivers.FeatureReporter); ok && f.Features().OwnerFilter {
+		return q.OwnerID
+	}
+	return ""
+}
 
 // Identity returns the keyed hash of the session's credentials (see
 // secrets.Box.Identity): what jobs record as their caller.
@@ -112,7 +125,7 @@ func (s *Session) ListImages(ctx context.Context, q model.ImageQuery) (Listing, 
 		slices.SortFunc(out, func(a, b model.Image) int { return strings.Compare(a.ID, b.ID) })
 		return Listing{Images: out}, nil
 	}
-	snap, warn, err := s.g.catalog.images(ctx, s)
+	snap, warn, err := s.g.catalog.images(ctx, s, s.ownerScope(q))
 	if err != nil {
 		return Listing{}, err
 	}
@@ -163,6 +176,8 @@ func (s *Session) ResolveImage(ctx context.Context, scheme Scheme, id string) (s
 			return id, nil
 		}
 	}
+	// (a scheme id of an image outside the unscoped listing resolves only
+	// if the gateway recorded it)
 	if n, ok, err := recordedID(ctx, s.g.store, scheme, s.Target.Driver, s.Target.Provider, KindImages, id); err != nil || ok {
 		return n, err
 	}
@@ -184,14 +199,11 @@ func (s *Session) ResolveImage(ctx context.Context, scheme Scheme, id string) (s
 // times a second per entry, and an id the cloud does not know is answered
 // NotFound without asking again for a few seconds.
 func (s *Session) GetImage(ctx context.Context, id string) (model.Image, error) {
-	img, found, known := s.g.catalog.cached(s, id)
-	if found {
-		return img, nil
+	img, found, err := s.g.catalog.cached(s, id)
+	if found || err != nil {
+		return img, err
 	}
-	if known {
-		return model.Image{}, model.Errorf(model.NotFound, "image %s not found", id)
-	}
-	img, err := s.d.GetImage(ctx, id)
+	img, err = s.d.GetImage(ctx, id)
 	if err == nil && strings.EqualFold(img.State, model.ImageDeleted) {
 		err = model.Errorf(model.NotFound, "image %s not found", id)
 	}
@@ -201,7 +213,9 @@ func (s *Session) GetImage(ctx context.Context, id string) (model.Image, error) 
 	if err != nil {
 		return model.Image{}, classify(err)
 	}
-	return s.g.catalog.upsert(ctx, s, img), nil
+	img = s.g.catalog.upsert(ctx, s, img, false)
+	s.g.catalog.probedFound(s, img)
+	return img, nil
 }
 
 // pollImage asks the driver for an image's state (never the catalog) and
@@ -212,7 +226,7 @@ func (s *Session) pollImage(ctx context.Context, id string, last string) (model.
 		return model.Image{}, classify(err)
 	}
 	if img.State != last {
-		img = s.g.catalog.upsert(ctx, s, img)
+		img = s.g.catalog.upsert(ctx, s, img, true)
 	}
 	return img, nil
 }
@@ -258,7 +272,7 @@ func (s *Session) recordNew(ctx context.Context, img model.Image, name, desc str
 	if err != nil {
 		return img, model.Wrap(model.Internal, err, "recording image %s", img.ID)
 	}
-	return s.g.catalog.upsert(ctx, s, img), nil
+	return s.g.catalog.upsert(ctx, s, img, true), nil
 }
 
 // CreateImage starts an image from an instance and records a job that
@@ -355,13 +369,13 @@ func (s *Session) UpdateImageMeta(ctx context.Context, id string, u model.ImageU
 		return model.Image{}, err
 	}
 	if native {
-		return s.g.catalog.upsert(ctx, s, img), nil
+		return s.g.catalog.upsert(ctx, s, img, false), nil
 	}
 	raw, err := s.d.GetImage(ctx, id)
 	if err != nil {
 		return model.Image{}, classify(err)
 	}
-	return s.g.catalog.upsert(ctx, s, raw), nil
+	return s.g.catalog.upsert(ctx, s, raw, false), nil
 }
 
 // CloneImage copies an image within the provider and follows the copy as a
@@ -443,7 +457,7 @@ func (s *Session) ExportImage(ctx context.Context, id string, req model.ExportRe
 // non-empty architecture keeps the profiles whose architecture property
 // allows it. The slice is the caller's; the profiles are shared.
 func (s *Session) ListHardwareProfiles(ctx context.Context, architecture string) ([]model.HardwareProfile, error) {
-	e := s.g.catalog.lookup(s.key(), true)
+	e := s.g.catalog.lookup(s.keyFor(""), true)
 	v, err := e.profiles.load(ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
 		hps, err := s.d.ListHardwareProfiles(ctx)
 		if err != nil {
@@ -487,7 +501,7 @@ func (s *Session) ListRealms(ctx context.Context) ([]model.Realm, error) {
 	if !ok {
 		return nil, s.Unsupported(CapRealms)
 	}
-	e := s.g.catalog.lookup(s.key(), true)
+	e := s.g.catalog.lookup(s.keyFor(""), true)
 	v, err := e.realms.load(ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
 		out, err := r.ListRealms(ctx)
 		if err != nil {
