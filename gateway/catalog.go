@@ -560,7 +560,8 @@ var errProbeBudget = &model.Error{Code: model.ResourceExhausted, RetryAfter: pro
 // cached answers a get of id from sess's entry: found with the image;
 // else err is NotFound (the cloud said so moments ago) or the probe budget
 // error; else (all zero) the caller asks the driver.
-func (c *catalog) cached(sess *Session, id string) (img model.Image, found bool, err error) {
+// With peek, no probe is counted or refused: the caller only looks.
+func (c *catalog) cached(sess *Session, id string, peek bool) (img model.Image, found bool, err error) {
 	if sess.pe.catalog.ttl <= 0 {
 		return model.Image{}, false, nil
 	}
@@ -581,8 +582,11 @@ func (c *catalog) cached(sess *Session, id string) (img model.Image, found bool,
 	if p, ok := e.probed[id]; ok && now.Sub(p.at) < ttl {
 		return p.img, true, nil
 	}
-	if at, ok := e.unknown[id]; ok && now.Sub(at) < unknownTTL {
+	if at, ok := e.unknown[id]; ok && now.Sub(at) < unknownTTL || c.deletedSince(sess.Target.Provider, id, now) {
 		return model.Image{}, false, model.Errorf(model.NotFound, "image %s not found", id)
+	}
+	if peek {
+		return model.Image{}, false, nil
 	}
 	// a probe token: burst probeBurst, one more every probeEvery
 	e.tokens = min(probeBurst, e.tokens+float64(now.Sub(e.tokensAt))/float64(probeEvery))

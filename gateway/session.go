@@ -172,7 +172,7 @@ func (s *Session) ResolveImage(ctx context.Context, scheme Scheme, id string) (s
 	}
 	id = strings.ToLower(id)
 	if scheme.passThrough(id) {
-		if _, found, _ := s.g.catalog.cached(s, id); found {
+		if _, found, _ := s.g.catalog.cached(s, id, true); found {
 			return id, nil
 		}
 	}
@@ -199,7 +199,7 @@ func (s *Session) ResolveImage(ctx context.Context, scheme Scheme, id string) (s
 // times a second per entry, and an id the cloud does not know is answered
 // NotFound without asking again for a few seconds.
 func (s *Session) GetImage(ctx context.Context, id string) (model.Image, error) {
-	img, found, err := s.g.catalog.cached(s, id)
+	img, found, err := s.g.catalog.cached(s, id, false)
 	if found || err != nil {
 		return img, err
 	}
