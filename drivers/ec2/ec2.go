@@ -67,8 +67,10 @@ type Settings struct {
 	// client sends none. Without them the SDK's default chain is used.
 	AccessKeyID     string `yaml:"access_key_id"`
 	SecretAccessKey string `yaml:"secret_access_key"`
-	// ProfileTTL is how long the region's instance types are cached
-	// (default 1h).
+	// ProfileTTL is deprecated and ignored: the region's instance types
+	// are held by the gateway's catalog and kept fresh by the provider's
+	// catalog_ttl. It is still accepted so that existing configuration
+	// files keep working, and a warning is logged when it is set.
 	ProfileTTL time.Duration `yaml:"profile_ttl"`
 	// MaxAttempts bounds the SDK's retries, throttling included (default 5).
 	MaxAttempts int `yaml:"max_attempts"`
@@ -115,9 +117,6 @@ func (s *Settings) check(name string) error {
 	case s.ProfileTTL < 0, s.MaxBackoff < 0, s.Timeout < 0, s.MaxAttempts < 0, s.MaxClients < 0:
 		return bad("profile_ttl, max_backoff, timeout, max_attempts and max_clients must not be negative")
 	}
-	if s.ProfileTTL == 0 {
-		s.ProfileTTL = time.Hour
-	}
 	if s.MaxAttempts == 0 {
 		s.MaxAttempts = 5
 	}
@@ -134,7 +133,8 @@ func (s *Settings) check(name string) error {
 }
 
 // Provider is one configured EC2 region. It keeps one SDK client per set of
-// credentials, in a bounded cache, and the region's instance types.
+// credentials, in a bounded cache; the region's instance types are a shared
+// part the gateway's catalog holds (drivers.Env.Shared).
 type Provider struct {
 	name     string
 	settings Settings
@@ -146,7 +146,8 @@ type Provider struct {
 	clients map[string]*list.Element // key: hash of the credentials
 	lru     *list.List               // of *clientEntry, most recent first
 
-	profiles profileCache
+	// shared holds the provider-wide parts (the instance types).
+	shared drivers.Shared
 }
 
 type clientEntry struct {
@@ -167,6 +168,10 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 	log := env.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if s.ProfileTTL != 0 {
+		log.Warn("profile_ttl is deprecated and ignored: instance types are kept fresh by the provider's catalog_ttl",
+			"driver", DriverID, "provider", cfg.Name)
 	}
 	// A BuildableClient, so that the SDK can still add a CA bundle
 	// (AWS_CA_BUNDLE); frozen below so that Close can drop its connections.
@@ -209,7 +214,7 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 		idle:     idle,
 		clients:  map[string]*list.Element{},
 		lru:      list.New(),
-		profiles: profileCache{ttl: s.ProfileTTL, patterns: s.InstanceTypes},
+		shared:   env.SharedParts(),
 	}, nil
 }
 
