@@ -44,8 +44,18 @@ import (
 // DriverID is the id clients select the driver by.
 const DriverID = "ec2"
 
+// NotFoundGrace is how long after CreateImage or CopyImage the job runner
+// keeps polling an image that DescribeImages does not show. EC2 is
+// eventually consistent: right after those calls DescribeImages may answer
+// InvalidAMIID.NotFound for the new id, usually for a second or two,
+// occasionally far longer under load. The driver no longer blocks the
+// request to wait it out (it did, up to 20 s); two minutes leaves a wide
+// margin over the lags seen in practice while a copy that truly failed to
+// register is still reported within minutes.
+const NotFoundGrace = 2 * time.Minute
+
 func init() {
-	drivers.Register(drivers.Registration{ID: DriverID, Name: "EC2", Open: Open})
+	drivers.Register(drivers.Registration{ID: DriverID, Name: "EC2", Open: Open, NotFoundGrace: NotFoundGrace})
 }
 
 // Settings are a provider's keys in the configuration file.
