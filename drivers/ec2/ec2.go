@@ -213,6 +213,16 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 	if b, ok := base.HTTPClient.(*awshttp.BuildableClient); ok {
 		base.HTTPClient = b.Freeze()
 	}
+	if wrap := testTransport(cfg.Name); wrap != nil {
+		if c, ok := base.HTTPClient.(*http.Client); ok {
+			cp := *c
+			if cp.Transport == nil {
+				cp.Transport = http.DefaultTransport
+			}
+			cp.Transport = wrap(cp.Transport)
+			base.HTTPClient = &cp
+		}
+	}
 	if c, ok := base.HTTPClient.(interface{ CloseIdleConnections() }); ok {
 		idle = c
 	}
@@ -326,4 +336,16 @@ func (d *Driver) Features() model.Features {
 func (d *Driver) CheckCredentials(ctx context.Context) error {
 	_, err := d.client.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
 	return mapError(err, "checking credentials")
+}
+
+// testTransports maps a provider name to a wrapper of its HTTP transport,
+// set by tests only (export_test.go) to count and inspect the requests a
+// provider the gateway opens sends to EC2.
+var testTransports sync.Map // string -> func(http.RoundTripper) http.RoundTripper
+
+func testTransport(name string) func(http.RoundTripper) http.RoundTripper {
+	if v, ok := testTransports.Load(name); ok {
+		return v.(func(http.RoundTripper) http.RoundTripper)
+	}
+	return nil
 }

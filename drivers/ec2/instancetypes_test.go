@@ -151,3 +151,63 @@ func TestInstanceTypesHeldByTheCatalog(t *testing.T) {
 		})
 	}
 }
+
+// TestInstanceTypesFilterAtMoto: through the gateway, a cold provider with
+// instance_types sends its patterns in the DescribeInstanceTypes request
+// (counted at the SDK's transport) and offers exactly the types the
+// patterns mean; a provider without instance_types sends no filter and
+// offers all of moto's types. (moto answers DescribeInstanceTypes in one
+// page whatever MaxResults says, so the pages saved on AWS do not show here;
+// see TestInstanceTypesPatternsPushedDown for the request itself.)
+func TestInstanceTypesFilterAtMoto(t *testing.T) {
+	s := needMoto(t)
+	tests := []struct {
+		provider, settings string
+		filter             []string
+		profiles           string // "" = don't check the list, only its size
+		minProfiles        int
+	}{
+		{"moto-types", `instance_types: ["t3.*", "m6g.large"]`, []string{"t3.*", "m6g.large"},
+			"m6g.large,t3.2xlarge,t3.large,t3.medium,t3.micro,t3.nano,t3.small,t3.xlarge", 8},
+		{"moto-types-all", `owners: []`, nil, "", 1000},
+	}
+	counters := map[string]*callCounter{}
+	extra := ""
+	for _, tc := range tests {
+		counters[tc.provider] = countCalls(t, tc.provider)
+		extra += `  - {name: ` + tc.provider + `, driver: ec2, region: us-east-1, endpoint: "` + s.URL + `", ` + tc.settings + "}\n"
+	}
+	srv := e2eServer(t, s, extra)
+	for _, tc := range tests {
+		t.Run(tc.provider, func(t *testing.T) {
+			r := call(t, "GET", srv.URL+"/api;driver=ec2;provider="+tc.provider+"/hardware_profiles?format=json", testKey, testSecret)
+			r.Want(t, "hardware profiles", 200)
+			var list struct {
+				Profiles []struct {
+					Profile struct {
+						ID string `json:"id"`
+					} `json:"hardware_profile"`
+				} `json:"hardware_profiles"`
+			}
+			r.Decode(t, &list)
+			var ids []string
+			for _, hp := range list.Profiles {
+				ids = append(ids, hp.Profile.ID)
+			}
+			sort.Strings(ids)
+			if len(ids) < tc.minProfiles || (tc.profiles != "" && strings.Join(ids, ",") != tc.profiles) {
+				t.Errorf("profiles = %d %v, want %s (at least %d)", len(ids), ids, tc.profiles, tc.minProfiles)
+			}
+			reqs := counters[tc.provider].actions("DescribeInstanceTypes")
+			if len(reqs) == 0 {
+				t.Fatal("no DescribeInstanceTypes request")
+			}
+			for _, req := range reqs {
+				vals, ok := filterValues(req, "instance-type")
+				if strings.Join(vals, " ") != strings.Join(tc.filter, " ") || ok != (tc.filter != nil) {
+					t.Errorf("DescribeInstanceTypes instance-type filter = %v (%v), want %v", vals, ok, tc.filter)
+				}
+			}
+		})
+	}
+}
