@@ -47,11 +47,11 @@ const DriverID = "ec2"
 // NotFoundGrace is how long after CreateImage or CopyImage the job runner
 // keeps polling an image that DescribeImages does not show. EC2 is
 // eventually consistent: right after those calls DescribeImages may answer
-// InvalidAMIID.NotFound for the new id, usually for a second or two,
-// occasionally far longer under load. The driver no longer blocks the
-// request to wait it out (it did, up to 20 s); two minutes leaves a wide
-// margin over the lags seen in practice while a copy that truly failed to
-// register is still reported within minutes.
+// InvalidAMIID.NotFound for the new id, normally for seconds. The driver
+// no longer blocks the request to wait it out (it did, for up to 20 s).
+// Two minutes is twice the gateway's default: a wide margin over that lag,
+// while an image that truly failed to register still fails its job within
+// minutes.
 const NotFoundGrace = 2 * time.Minute
 
 func init() {
