@@ -62,6 +62,7 @@ type entryKey struct{ provider, identity, owner string }
 type snapshot struct {
 	images []model.Image
 	gen    uint64
+	ix     snapIndex
 }
 
 func (s *snapshot) find(id string) (int, bool) {
