@@ -36,6 +36,10 @@ func (p *ImagePage) Len() int { return len(p.idx) }
 // modified.
 func (p *ImagePage) At(i int) *model.Image { return &p.snap.images[p.idx[i]] }
 
+// Listing returns the page's catalog snapshot as a Listing (without
+// images), for Session.IDs.
+func (p *ImagePage) Listing() Listing { return Listing{Generation: p.Generation, snap: p.snap} }
+
 // Images copies the page's images out.
 func (p *ImagePage) Images() []model.Image {
 	out := make([]model.Image, len(p.idx))

@@ -219,6 +219,34 @@ func JSONList[T any](w io.Writer, name string, items []T, conv func(T) any) erro
 	return bw.Flush()
 }
 
+// JSONPage streams {"<name>":[item(0),...,item(n-1)]} to w like JSONList,
+// with "next": next after the list when next is not empty.
+func JSONPage(w io.Writer, name string, n int, item func(int) any, next string) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	key, _ := json.Marshal(name)
+	bw.WriteString(`{`)
+	bw.Write(key)
+	bw.WriteString(`:[`)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range n {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		if err := enc.Encode(item(i)); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("]")
+	if next != "" {
+		nb, _ := json.Marshal(next)
+		bw.WriteString(`,"next":`)
+		bw.Write(nb)
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
 // JSON writes v as one JSON document.
 func JSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

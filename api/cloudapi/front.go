@@ -64,6 +64,7 @@ type Front struct {
 	log      *slog.Logger
 	accts    *accounts.Store
 	verifier *httpsig.Verifier
+	answers  *api.Answers
 	// datacenters are provider name → CloudAPI URL, and authority → name.
 	datacenters map[string]string
 	byAuthority map[string]string
@@ -109,6 +110,7 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	f := &Front{gw: gw, log: opts.Logger, accts: accounts.New(gw.Store(), gw.Secrets()),
 		datacenters: map[string]string{}, byAuthority: map[string]string{}}
 	f.verifier = &httpsig.Verifier{Keys: f.accts, Now: opts.Now}
+	f.answers = api.NewAnswers(api.DefaultAnswerBudget)
 	var cfg Config
 	if err := gw.Config().DecodeSection(Section, &cfg); err != nil {
 		f.log.Error("cloudapi: ignoring the cloudapi section", "err", err)
