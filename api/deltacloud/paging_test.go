@@ -91,7 +91,9 @@ func TestListParametersAreChecked(t *testing.T) {
 
 func TestCachedAnswersChangeWithTheCatalog(t *testing.T) {
 	s := newServer(t, "mock_create_delay: 1h\n")
-	list := func(h map[string]string) resp { return do(t, s, req{path: "/api/images?format=json", auth: true, headers: h}) }
+	list := func(h map[string]string) resp {
+		return do(t, s, req{path: "/api/images?format=json", auth: true, headers: h})
+	}
 	first := list(nil)
 	etag := first.header.Get("ETag")
 	if n := list(map[string]string{"If-None-Match": etag}); n.status != 304 {
