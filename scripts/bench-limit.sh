@@ -61,12 +61,19 @@ for row in "${rows[@]}"; do
   port=$(eval echo "\$${inst}_port")
   hdrs=(-H "$auth"); [[ $name == cloudapi* ]] && hdrs=(-H "$(sed -n 1p "$work/sig")" -H "$(sed -n 2p "$work/sig")")
   curl -sf "${hdrs[@]}" -D "$work/$name.headers" -o "$work/$name.body" "http://127.0.0.1:$port$path"
-  printf '%s\t%s\n' "$path" "$work/$name" >> "$work/index"
+  printf '/r/%s%s\t%s\n' "$name" "$path" "$work/$name" >> "$work/index"
 done
 sport=$(freeport)
 ./bin/benchstatic -listen 127.0.0.1:$sport -index "$work/index" &
 pids+=($!); static_pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$sport/" && break; sleep 0.1; done
+# the static server must send exactly what imagegw sent
+for row in "${rows[@]}"; do
+  read -r name _ _ path <<<"$row"
+  curl -sf -o "$work/check" "http://127.0.0.1:$sport/r/$name$path" || { echo "static server: $path failed" >&2; exit 1; }
+  cmp -s "$work/check" "$work/$name.body" || { echo "static server: $path differs from imagegw's answer ($(stat -c %s "$work/check") vs $(stat -c %s "$work/$name.body") bytes)" >&2; head -c 300 "$work/check" >&2; exit 1; }
+  printf '%-20s %9d bytes\n' "$name" "$(stat -c %s "$work/$name.body")"
+done
 
 # wrk1 PORT CONNS PATH HEADERS...: prints "req/s p99_ms requests"
 wrk1() {
@@ -88,7 +95,7 @@ for row in "${rows[@]}"; do
     c0=$(cpu "$pid")
     read -r g gp n <<<"$(wrk1 "$port" "$conns" "$path" "${hdrs[@]}")"
     c1=$(cpu "$pid")
-    read -r s _ _ <<<"$(wrk1 "$sport" "$conns" "$path")"
+    read -r s _ _ <<<"$(wrk1 "$sport" "$conns" "/r/$name$path")"
     gw_total=$(echo "$gw_total + $g" | bc -l); st_total=$(echo "$st_total + $s" | bc -l)
     p99=$(echo "if ($gp > $p99) $gp else $p99" | bc -l)
     ticks=$((ticks + c1 - c0)); reqs=$((reqs + n))
