@@ -244,7 +244,7 @@ func mockInstance(native string) string {
 // clearTritonEnv keeps the operator's TRITON_* and SSH agent out of tests.
 func clearTritonEnv(t testing.TB) {
 	for _, v := range []string{"TRITON_URL", "TRITON_ACCOUNT", "TRITON_KEY_ID", "SDC_URL", "SDC_ACCOUNT", "SDC_KEY_ID", "SSH_AUTH_SOCK"} {
-		t.Setenv(v, "")
+		t.Setenv(v, "") // restored after the test
 		os.Unsetenv(v)
 	}
 }
