@@ -296,3 +296,64 @@ func nativePEM(t *testing.T, k any) []byte {
 	t.Fatalf("no native PEM for %T", k)
 	return nil
 }
+
+// TestPackagesAsProfiles checks the package → profile mapping a user sees:
+// memory MB, storage GB and cpu as properties with units, swap and lwps as
+// native fields, the UUID as native id, one profile per name.
+func TestPackagesAsProfiles(t *testing.T) {
+	clearTritonEnv(t)
+	k := newKey(t, t.TempDir(), "ed25519")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`[
+ {"id":"5f3b1d7e-0000-4000-8000-000000000001","name":"g4-highcpu-1G","memory":1024,"disk":25600,"swap":4096,"lwps":4000,"vcpus":0,"version":"1.0.3","group":"Compute"},
+ {"id":"5f3b1d7e-0000-4000-8000-000000000002","name":"g4-highcpu-1G","memory":1024,"disk":25600,"swap":4096,"lwps":4000,"vcpus":0,"version":"1.0.10"},
+ {"id":"5f3b1d7e-0000-4000-8000-000000000003","name":"b1-bhyve-2G","memory":2048,"disk":51200,"swap":8192,"lwps":4000,"vcpus":2,"version":"1.0.0","brand":"bhyve","flexible_disk":true}]`))
+	}))
+	defer srv.Close()
+	p, err := triton.Open(context.Background(), model.ProviderConfig{Name: "tr", Driver: "triton", Settings: map[string]any{
+		"url": srv.URL, "account": "alice", "key_file": k.file}}, drivers.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	d, _ := p.Connect(context.Background(), model.Credentials{})
+	hps, err := d.ListHardwareProfiles(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hps) != 2 {
+		t.Fatalf("profiles = %+v; want one per package name", hps)
+	}
+	for _, tc := range []struct {
+		hp                      model.HardwareProfile
+		id, cpu, mem, disk      string
+		nativeID, swap, lwps, b string
+	}{
+		{hps[0], "g4-highcpu-1G", "", "1024", "25", "5f3b1d7e-0000-4000-8000-000000000002", "4096", "4000", ""},
+		{hps[1], "b1-bhyve-2G", "2", "2048", "50", "5f3b1d7e-0000-4000-8000-000000000003", "8192", "4000", "bhyve"},
+	} {
+		if tc.hp.ID != tc.id || tc.hp.Name != tc.id {
+			t.Errorf("profile %+v; want id and name %s", tc.hp, tc.id)
+		}
+		props := map[string]model.Property{}
+		for _, pr := range tc.hp.Properties {
+			props[pr.Name] = pr
+		}
+		if c, ok := props[model.PropCPU]; (tc.cpu == "") == ok || ok && (c.Value != tc.cpu || c.Unit != model.UnitCount) {
+			t.Errorf("%s cpu = %+v, want %q (none when vcpus is 0)", tc.id, c, tc.cpu)
+		}
+		if m := props[model.PropMemory]; m.Value != tc.mem || m.Unit != model.UnitMB || m.Kind != model.Fixed {
+			t.Errorf("%s memory = %+v, want fixed %s MB", tc.id, m, tc.mem)
+		}
+		if s := props[model.PropStorage]; s.Value != tc.disk || s.Unit != model.UnitGB {
+			t.Errorf("%s storage = %+v, want %s GB", tc.id, s, tc.disk)
+		}
+		n := tc.hp.Native
+		if n["id"] != tc.nativeID || n["swap"] != tc.swap || n["lwps"] != tc.lwps || n["brand"] != tc.b {
+			t.Errorf("%s native = %v", tc.id, n)
+		}
+	}
+	if hps[1].Native["flexible_disk"] != "true" {
+		t.Errorf("bhyve native = %v, want flexible_disk", hps[1].Native)
+	}
+}

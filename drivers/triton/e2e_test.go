@@ -54,7 +54,6 @@ type oneImage struct {
 // Mock images and profiles as the cloud's CloudAPI front names them.
 var (
 	img1     = gateway.SchemeUUID.ID("mock", "mock", gateway.KindImages, "img1")
-	m1small  = gateway.SchemeUUID.ID("mock", "mock", gateway.KindPackages, "m1-small")
 	unknown  = "00000000-0000-4000-8000-000000000001"
 	inst1    = mockInstance("inst1")
 	waitJobs = 30 * time.Second
@@ -105,7 +104,7 @@ func TestEndToEnd(t *testing.T) {
 	get("/images/img1").Want(t, "non-UUID image id", 404)
 
 	// Packages as hardware profiles.
-	r = get("/hardware_profiles/" + m1small + "?format=json")
+	r = get("/hardware_profiles/m1-small?format=json")
 	r.Want(t, "profile m1-small", 200)
 	for _, want := range []string{`"m1-small"`, `"1740"`, `"160"`} {
 		if !strings.Contains(string(r.Body), want) {

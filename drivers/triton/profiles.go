@@ -13,19 +13,19 @@ import (
 	"github.com/imagegw/imagegw/model"
 )
 
-// profileOf converts a package. CloudAPI's memory, swap and disk are MiB:
-// memory is shown in MB as CloudAPI's MiB (as the CloudAPI front reads it
-// back), disk as GB = MiB / 1024. vcpus 0 means "not set" and gives no cpu
-// property. Swap, lwps and the rest are native fields, with their units in
-// their names.
+// profileOf converts a package. The profile id is the package name, which
+// machines refer to their package by (and CloudAPI's GetPackage takes);
+// the package UUID is the native "id". CloudAPI's memory, swap and disk are
+// MiB: memory is shown in MB as CloudAPI's MiB (as imagegw's CloudAPI front
+// reads it back), disk as GB = MiB / 1024. vcpus 0 means "not set" and
+// gives no cpu property. swap (MiB) and lwps (count) have no model property
+// and are native fields, under the names the CloudAPI front reads.
 func profileOf(p *compute.Package) model.HardwareProfile {
-	hp := model.HardwareProfile{ID: p.ID, Name: p.Name, Native: map[string]string{
-		"memory_mib": strconv.FormatInt(p.Memory, 10),
-		"disk_mib":   strconv.FormatInt(p.Disk, 10),
-		"swap_mib":   strconv.FormatInt(p.Swap, 10),
-		"lwps":       strconv.FormatInt(p.LWPs, 10),
-		"vcpus":      strconv.FormatInt(p.VCPUs, 10),
-		"version":    p.Version,
+	hp := model.HardwareProfile{ID: p.Name, Name: p.Name, Native: map[string]string{
+		"id":      p.ID,
+		"swap":    strconv.FormatInt(p.Swap, 10),
+		"lwps":    strconv.FormatInt(p.LWPs, 10),
+		"version": p.Version,
 	}}
 	if p.VCPUs > 0 {
 		hp.Properties = append(hp.Properties, model.FixedProp(model.PropCPU, model.UnitCount, strconv.FormatInt(p.VCPUs, 10)))
@@ -49,8 +49,35 @@ func profileOf(p *compute.Package) model.HardwareProfile {
 	return hp
 }
 
+// newerVersion reports whether semver-ish version a is above b, comparing
+// dotted numeric parts (non-numeric parts compare as strings).
+func newerVersion(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y string
+		if i < len(pa) {
+			x = pa[i]
+		}
+		if i < len(pb) {
+			y = pb[i]
+		}
+		if x == y {
+			continue
+		}
+		nx, ex := strconv.Atoi(x)
+		ny, ey := strconv.Atoi(y)
+		if ex == nil && ey == nil {
+			return nx > ny
+		}
+		return x > y
+	}
+	return false
+}
+
 // ListHardwareProfiles lists the account's packages (ListPackages). They
-// are per account on Triton, so they are not shared between callers.
+// are per account on Triton, so they are not shared between callers. Of
+// packages with the same name, the highest version is kept, as CloudAPI's
+// GetPackage by name does.
 func (d *Driver) ListHardwareProfiles(ctx context.Context) ([]model.HardwareProfile, error) {
 	var pkgs []*compute.Package
 	err := d.do(ctx, "listing packages", func(ctx context.Context, c *client.Client) error {
@@ -61,9 +88,19 @@ func (d *Driver) ListHardwareProfiles(ctx context.Context) ([]model.HardwareProf
 	if err != nil {
 		return nil, err
 	}
-	out := make([]model.HardwareProfile, 0, len(pkgs))
+	byName := map[string]*compute.Package{}
+	var order []string
 	for _, p := range pkgs {
-		out = append(out, profileOf(p))
+		if cur, ok := byName[p.Name]; !ok {
+			order = append(order, p.Name)
+			byName[p.Name] = p
+		} else if newerVersion(p.Version, cur.Version) {
+			byName[p.Name] = p
+		}
+	}
+	out := make([]model.HardwareProfile, 0, len(order))
+	for _, name := range order {
+		out = append(out, profileOf(byName[name]))
 	}
 	return out, nil
 }
