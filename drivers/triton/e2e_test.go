@@ -120,6 +120,14 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("realms = %s; want the cloud's datacenters mock and test1", r.Body)
 	}
 
+	// Machines as instances, under their CloudAPI UUIDs.
+	r = get("/instances/" + inst1 + "?format=json")
+	r.Want(t, "instance inst1", 200)
+	if !strings.Contains(string(r.Body), `"MockUserInstance"`) || !strings.Contains(string(r.Body), `"RUNNING"`) {
+		t.Errorf("inst1 = %s; want MockUserInstance RUNNING", r.Body)
+	}
+	get("/instances/"+unknown).Want(t, "unknown instance", 404)
+
 	// Create from a machine → 201 PENDING → the job → AVAILABLE.
 	r = call(t, "POST", base+"/images?format=json&"+url.Values{"instance_id": {inst1}, "name": {"e2e-image"}, "description": {"made over two gateways"}}.Encode(), "alice", s.good)
 	r.Want(t, "create image", 201)

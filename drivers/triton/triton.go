@@ -265,6 +265,7 @@ var (
 	_ drivers.ImageCopier       = (*Driver)(nil)
 	_ drivers.ImageExporter     = (*Driver)(nil)
 	_ drivers.RealmLister       = (*Driver)(nil)
+	_ drivers.InstanceLister    = (*Driver)(nil)
 	_ drivers.CredentialChecker = (*Driver)(nil)
 	_ drivers.FeatureReporter   = (*Driver)(nil)
 )
