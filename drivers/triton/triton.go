@@ -157,7 +157,7 @@ type Provider struct {
 	name     string
 	settings Settings
 	base     url.URL
-	http     *http.Client
+	hc       *http.Client // shared by every call, with the recording transport
 	log      *slog.Logger
 	server   *keySigner   // nil without server-side credentials
 	keys     []*keySigner // clients' keys, in configuration order
@@ -207,7 +207,7 @@ func Open(_ context.Context, cfg model.ProviderConfig, env drivers.Env) (drivers
 	if s.InsecureSkipTLSVerify {
 		tr.TLSClientConfig = insecureTLS()
 	}
-	p.http = &http.Client{
+	p.hc = &http.Client{
 		Transport: recordingTransport{base: tr},
 		Timeout:   s.Timeout,
 		// CloudAPI answers GetDatacenter with a redirect the driver reads
@@ -247,7 +247,7 @@ func (p *Provider) lookup(creds model.Credentials) *keySigner {
 
 // Close drops idle connections.
 func (p *Provider) Close() error {
-	p.http.CloseIdleConnections()
+	p.hc.CloseIdleConnections()
 	return nil
 }
 
@@ -281,7 +281,7 @@ func (d *Driver) Features() model.Features {
 // so each call gets its own; they share the provider's HTTP client.
 func (d *Driver) client() *client.Client {
 	return &client.Client{
-		HTTPClient:  d.p.http,
+		HTTPClient:  d.p.hc,
 		Authorizers: []authentication.Signer{d.key},
 		TritonURL:   d.p.base,
 		AccountName: d.key.account,
@@ -295,8 +295,11 @@ func (d *Driver) do(ctx context.Context, what string, fn func(context.Context, *
 		return model.Errorf(model.Unauthenticated, "%s", d.noKey)
 	}
 	rec := &record{}
-	ctx = context.WithValue(ctx, recordKey{}, rec)
-	return mapError(fn(ctx, d.client()), what, rec)
+	err := mapError(fn(context.WithValue(ctx, recordKey{}, rec), d.client()), what, rec)
+	if c := model.CodeOf(err); c == model.Unavailable || c == model.DeadlineExceeded {
+		d.p.log.WarnContext(ctx, "triton: CloudAPI call failed", "what", what, "account", d.key.account, "status", rec.status, "err", err)
+	}
+	return err
 }
 
 // CheckCredentials makes one cheap call (GetAccount) and returns nil or the
