@@ -357,3 +357,69 @@ func TestPackagesAsProfiles(t *testing.T) {
 		t.Errorf("bhyve native = %v, want flexible_disk", hps[1].Native)
 	}
 }
+
+// TestImageMapping checks the CloudAPI image → model mapping a user sees,
+// for images a real Triton cloud has and imagegw's mock does not: failed
+// ones with an error, non-string tags, shared and public ones, requirements.
+func TestImageMapping(t *testing.T) {
+	clearTritonEnv(t)
+	k := newKey(t, t.TempDir(), "ed25519")
+	var gotQuery string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotQuery = r.URL.RawQuery
+		_, _ = w.Write([]byte(`[
+ {"id":"2b683a82-a066-11e3-97ab-2faa44701c5a","name":"base-64","version":"13.4.0","os":"smartos","type":"zone-dataset",
+  "requirements":{"min_memory":256},"published_at":"2014-02-28T10:50:36Z","owner":"930896af-bf8c-48d4-885c-6573a94b1853",
+  "public":true,"state":"active","tags":{"role":"os","default":true,"weight":3},
+  "files":[{"compression":"gzip","sha1":"c3b1e8e6","size":124876532}]},
+ {"id":"3b683a82-a066-11e3-97ab-2faa44701c5a","name":"mine","version":"1.0.0","os":"linux","type":"zvol",
+  "requirements":{"arch":"x86_64"},"owner":"6b4a2e48-8f4c-4c8a-9a34-0f3c2f1e0b11","public":false,"state":"failed",
+  "acl":["11111111-2222-4333-8444-555555555555"],"error":{"code":"PrepareImageDidNotRun","message":"prepare-image did not run"}},
+ {"id":"4b683a82-a066-11e3-97ab-2faa44701c5a","name":"new","version":"1.0.0","os":"linux","type":"lx-dataset","public":false,"state":"creating"}]`))
+	}))
+	defer srv.Close()
+	p, err := triton.Open(context.Background(), model.ProviderConfig{Name: "tr", Driver: "triton", Settings: map[string]any{
+		"url": srv.URL, "account": "alice", "key_file": k.file}}, drivers.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	d, _ := p.Connect(context.Background(), model.Credentials{})
+	imgs, err := d.ListImages(context.Background(), model.ImageQuery{Name: "base-64", State: model.ImageAvailable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotQuery != "name=base-64&state=active" {
+		t.Errorf("query %q; want name and state pushed down", gotQuery)
+	}
+	if len(imgs) != 3 {
+		t.Fatalf("images = %+v", imgs)
+	}
+	for _, tc := range []struct {
+		got                           model.Image
+		state, reason, vis, root, arc string
+	}{
+		{imgs[0], model.ImageAvailable, "", model.VisibilityPublic, model.RootTransient, ""},
+		{imgs[1], model.ImageFailed, "PrepareImageDidNotRun: prepare-image did not run", model.VisibilityShared, model.RootPersistent, "x86_64"},
+		{imgs[2], model.ImagePending, "", model.VisibilityPrivate, model.RootTransient, ""},
+	} {
+		g := tc.got
+		if g.State != tc.state || g.StateReason != tc.reason || g.Visibility != tc.vis || g.RootType != tc.root || g.Architecture != tc.arc {
+			t.Errorf("%s: state %s (%q), visibility %s, root %s, arch %q; want %s (%q), %s, %s, %q",
+				g.Name, g.State, g.StateReason, g.Visibility, g.RootType, g.Architecture, tc.state, tc.reason, tc.vis, tc.root, tc.arc)
+		}
+	}
+	base := imgs[0]
+	if base.Tags["role"] != "os" || base.Tags["default"] != "true" || base.Tags["weight"] != "3" {
+		t.Errorf("tags = %v; want every JSON type as a string", base.Tags)
+	}
+	if base.SizeBytes != 124876532 || base.DiskFormat != "zfs.gz" || base.Native["sha1"] != "c3b1e8e6" || base.Native["requirements.min_memory"] != "256" {
+		t.Errorf("base-64 = %+v", base)
+	}
+	if base.OS != "smartos" || base.Version != "13.4.0" || base.Type != "zone-dataset" || base.Created.IsZero() {
+		t.Errorf("base-64 os/version/type/created = %q %q %q %v", base.OS, base.Version, base.Type, base.Created)
+	}
+	if imgs[1].Native["acl"] != "11111111-2222-4333-8444-555555555555" {
+		t.Errorf("acl = %q", imgs[1].Native["acl"])
+	}
+}
