@@ -45,6 +45,9 @@ func TestOpenSettings(t *testing.T) {
 		{"key id without colons", map[string]any{"url": "https://c.example", "account": "ops", "key_id": strings.ReplaceAll(k.fp, ":", ""), "key_file": k.file}, nil, ""},
 		{"env defaults", map[string]any{"key_file": k.file}, map[string]string{"TRITON_URL": "https://c.example", "TRITON_ACCOUNT": "ops", "TRITON_KEY_ID": k.fp}, ""},
 		{"SDC env", map[string]any{"key_file": k.file}, map[string]string{"SDC_URL": "https://c.example", "SDC_ACCOUNT": "ops"}, ""},
+		{"TRITON_KEY_ID of another key beside key_file", map[string]any{"key_file": k.file}, map[string]string{"TRITON_URL": "https://c.example", "TRITON_ACCOUNT": "ops", "TRITON_KEY_ID": other.fp}, ""},
+		{"agent key from env", map[string]any{"ssh_agent_socket": "/nonexistent/agent.sock"}, map[string]string{"TRITON_URL": "https://c.example", "TRITON_ACCOUNT": "ops", "TRITON_KEY_ID": k.fp}, ""},
+		{"env account without a key", map[string]any{}, map[string]string{"TRITON_URL": "https://c.example", "TRITON_ACCOUNT": "ops"}, "needs key_id"},
 		{"agent key", map[string]any{"url": "https://c.example", "account": "ops", "key_id": k.fp, "ssh_agent_socket": "/nonexistent/agent.sock"}, nil, ""},
 		{"client keys", map[string]any{"url": "https://c.example", "keys": []any{map[string]any{"account": "alice", "name": "n1", "key_file": k.file}}}, nil, ""},
 

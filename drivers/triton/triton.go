@@ -59,7 +59,8 @@ type Settings struct {
 	// credentials. Default: $TRITON_ACCOUNT (or $SDC_ACCOUNT).
 	Account string `yaml:"account"`
 	// KeyID is the fingerprint of the account's key: "MD5:aa:bb:..",
-	// "aa:bb:.." or "SHA256:...". Default: $TRITON_KEY_ID (or $SDC_KEY_ID).
+	// "aa:bb:.." or "SHA256:...". Default, without KeyFile: $TRITON_KEY_ID
+	// (or $SDC_KEY_ID).
 	KeyID string `yaml:"key_id"`
 	// KeyFile is the private key (PEM or OpenSSH format, unencrypted) that
 	// signs for Account. Without it the key is taken from the SSH agent.
@@ -114,7 +115,9 @@ func (s *Settings) check(name string) error {
 	if s.Account == "" {
 		s.Account = tritonEnv("ACCOUNT")
 	}
-	if s.KeyID == "" && s.Account != "" {
+	if s.KeyID == "" && s.KeyFile == "" && s.Account != "" {
+		// only for the agent: a key file names its own key, and
+		// TRITON_KEY_ID may be the operator's own key for the CLI
 		s.KeyID = tritonEnv("KEY_ID")
 	}
 	if s.URL == "" {
