@@ -426,3 +426,53 @@ func TestImageMapping(t *testing.T) {
 		t.Errorf("acl = %q", imgs[1].Native["acl"])
 	}
 }
+
+// TestListPushDown checks the ListImages query CloudAPI receives for each
+// model query: what it filters natively is pushed down, the rest is left
+// to the gateway.
+func TestListPushDown(t *testing.T) {
+	clearTritonEnv(t)
+	k := newKey(t, t.TempDir(), "ed25519")
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/alice" {
+			_, _ = w.Write([]byte(`{"id":"6b4a2e48-8f4c-4c8a-9a34-0f3c2f1e0b11","login":"alice"}`))
+			return
+		}
+		got = append(got, r.URL.RawQuery)
+		_, _ = w.Write([]byte(`[]`))
+	}))
+	defer srv.Close()
+	p, err := triton.Open(context.Background(), model.ProviderConfig{Name: "tr", Driver: "triton", Settings: map[string]any{
+		"url": srv.URL, "account": "alice", "key_file": k.file}}, drivers.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	d, _ := p.Connect(context.Background(), model.Credentials{})
+	for _, tc := range []struct {
+		name string
+		q    model.ImageQuery
+		want string
+	}{
+		{"nothing: every state", model.ImageQuery{}, "state=all"},
+		{"name", model.ImageQuery{Name: "base-64"}, "name=base-64&state=all"},
+		{"name pattern as a substring", model.ImageQuery{NamePattern: "ubuntu-*-lts"}, "name=~ubuntu-&state=all"},
+		{"pattern without a wildcard", model.ImageQuery{NamePattern: "exact"}, "name=exact&state=all"},
+		{"os, version, type", model.ImageQuery{OS: "SmartOS", Version: "24.4.1", Type: "zone-dataset"}, "os=smartos&state=all&type=zone-dataset&version=24.4.1"},
+		{"owner self is the account's UUID", model.ImageQuery{OwnerID: "self"}, "owner=6b4a2e48-8f4c-4c8a-9a34-0f3c2f1e0b11&state=all"},
+		{"another owner", model.ImageQuery{OwnerID: "930896af-bf8c-48d4-885c-6573a94b1853"}, "owner=930896af-bf8c-48d4-885c-6573a94b1853&state=all"},
+		{"one state", model.ImageQuery{State: "PENDING"}, "state=creating"},
+		{"one of states", model.ImageQuery{States: []string{"failed"}}, "state=failed"},
+		{"two states: all", model.ImageQuery{States: []string{"AVAILABLE", "FAILED"}}, "state=all"},
+		{"search and tags stay in the gateway", model.ImageQuery{Search: "base", Tags: map[string]string{"role": "os"}}, "state=all"},
+	} {
+		got = nil
+		if _, err := d.ListImages(context.Background(), tc.q); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%s: CloudAPI got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

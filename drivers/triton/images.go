@@ -212,13 +212,38 @@ func (d *Driver) accountID(ctx context.Context) (string, error) {
 	return id, err
 }
 
-// listQuery is the ListImages query of q: CloudAPI filters name, owner and
-// state natively (state=all unless q names one, since CloudAPI lists only
-// active images by default).
+// listQuery is the ListImages query of q. CloudAPI filters name (exact,
+// or a substring with a ~ prefix), os, version, type, owner and state
+// natively; state=all is sent unless q names one state, since CloudAPI
+// lists only active images by default. A name pattern is pushed down as a
+// substring of its longest literal part (the gateway matches the rest).
+// CloudAPI's public filter has no model query field.
 func listQuery(q model.ImageQuery, self string) url.Values {
 	v := url.Values{"state": {"all"}}
-	if q.Name != "" {
+	switch {
+	case q.Name != "":
 		v.Set("name", q.Name)
+	case q.NamePattern != "":
+		lit := ""
+		for _, part := range strings.Split(q.NamePattern, "*") {
+			if len(part) > len(lit) {
+				lit = part
+			}
+		}
+		if lit == q.NamePattern {
+			v.Set("name", lit)
+		} else if lit != "" {
+			v.Set("name", "~"+lit)
+		}
+	}
+	if q.OS != "" {
+		v.Set("os", strings.ToLower(q.OS))
+	}
+	if q.Version != "" {
+		v.Set("version", q.Version)
+	}
+	if q.Type != "" {
+		v.Set("type", q.Type)
 	}
 	switch q.OwnerID {
 	case "":
@@ -227,15 +252,21 @@ func listQuery(q model.ImageQuery, self string) url.Values {
 	default:
 		v.Set("owner", q.OwnerID)
 	}
-	if st, ok := cloudState(q.State); ok {
-		v.Set("state", st)
+	states := q.States
+	if q.State != "" {
+		states = []string{q.State}
+	}
+	if len(states) == 1 {
+		if st, ok := cloudState(states[0]); ok {
+			v.Set("state", st)
+		}
 	}
 	return v
 }
 
-// ListImages lists images with ListImages, pushing down name, owner
-// ("self" is the account's UUID) and state. A single id is fetched with
-// GetImage.
+// ListImages lists images with ListImages, pushing down what CloudAPI
+// filters (see listQuery; owner "self" is the account's UUID). A single id
+// is fetched with GetImage.
 func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Image, error) {
 	if len(q.IDs) == 1 {
 		img, err := d.GetImage(ctx, q.IDs[0])
