@@ -73,6 +73,15 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("driver triton = %s; want provider dc-mock and no CloudAPI URL", r.Body)
 	}
 
+	// The entry point offers what the driver can do.
+	r = get("?format=json")
+	r.Want(t, "entry point", 200)
+	for _, want := range []string{"images", "hardware_profiles", "realms", "instances"} {
+		if !strings.Contains(string(r.Body), `"`+want+`"`) {
+			t.Errorf("entry point = %s; want %s", r.Body, want)
+		}
+	}
+
 	// List: the mock's images under their CloudAPI UUIDs.
 	r = get("/images?format=json")
 	r.Want(t, "list images", 200)
