@@ -21,7 +21,7 @@ const (
 	DefaultAnswerBudget = 64 << 20
 	// maxBuffered is the largest body held whole (and so given a strong
 	// ETag); a larger one streams.
-	maxBuffered = 16 << 20
+	maxBuffered = 12 << 20
 	// gzipMin is the smallest body sent gzipped to a client that accepts it.
 	gzipMin = 1024
 )
@@ -168,7 +168,7 @@ func AcceptsGzip(r *http.Request) bool {
 }
 
 // Send writes a 200 or 201 body, encoded once:
-//   - An answer of at most 16 MiB is held whole: it gets a strong ETag (the
+//   - An answer of at most 12 MiB is held whole: it gets a strong ETag (the
 //     quoted hex MD5 of the body), a Content-Length, 304 when a GET or
 //     HEAD's If-None-Match matches, and with a Key it is kept (with its
 //     gzip form once asked for) and sent again without rendering.

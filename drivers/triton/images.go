@@ -317,13 +317,18 @@ func (d *Driver) GetImage(ctx context.Context, id string) (model.Image, error) {
 
 // CreateImage starts CreateImageFromMachine and returns the new image,
 // normally PENDING; the gateway's job follows it to AVAILABLE or FAILED.
-// CloudAPI requires a version: Options["version"], else 1.0.0. An empty
+// CloudAPI requires a version: req.Version (or Options["version"]), else
+// 1.0.0. An empty
 // name becomes "image-of-<machine>".
 func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.Image, error) {
 	if !isUUID(req.InstanceID) {
 		return model.Image{}, model.Errorf(model.NotFound, "triton: machine %s not found (Triton machine ids are UUIDs)", req.InstanceID)
 	}
-	body := map[string]any{"machine": req.InstanceID, "name": req.Name, "version": req.Options["version"]}
+	version := req.Version
+	if version == "" {
+		version = req.Options["version"]
+	}
+	body := map[string]any{"machine": req.InstanceID, "name": req.Name, "version": version}
 	if req.Name == "" {
 		body["name"] = "image-of-" + req.InstanceID[:8]
 	}
