@@ -38,13 +38,13 @@ func NewServer(t testing.TB, cfg gateway.Config) *Server {
 func NewServerIn(t testing.TB, cfg gateway.Config, dir string) *Server {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dir, "imagegw.db"))
-	if err != nil {
-		t.Fatalf("apitest: opening store: %v", err)
-	}
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("IMAGEGW_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	st, err := store.Open(ctx, filepath.Join(dir, "imagegw.db"), store.WithLogger(log))
+	if err != nil {
+		t.Fatalf("apitest: opening store: %v", err)
 	}
 	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: dir})
 	if err != nil {
