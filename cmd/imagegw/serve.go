@@ -97,12 +97,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           server.New(gw, server.Options{Logger: log}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := server.NewHTTPServer(server.New(gw, server.Options{Logger: log}), server.DefaultTimeouts, log)
 	d := gw.Defaults()
 	log.Info("imagegw serving", "addr", "http://"+ln.Addr().String()+"/api", "data", *data,
 		"default_driver", d.Driver, "default_provider", d.Provider)
