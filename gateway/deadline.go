@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -17,15 +18,57 @@ func (g *Gateway) requestTimeout(provider string) time.Duration {
 	return DefaultRequestTimeout
 }
 
-// deadline bounds *ctx by the session's provider's request_timeout, so
-// that every cloud call the session makes, the SDK's retries and backoff
-// included, ends by then (a driver maps the expired context to
-// model.DeadlineExceeded: 504). A caller's earlier deadline stays. Use it
-// first thing in a Session method:
+// cloudCall starts a Session method's call into the cloud: it bounds *ctx
+// by the provider's request_timeout, so that every cloud call the method
+// makes, the SDK's retries and backoff included, ends by then (a driver
+// maps the expired context to model.DeadlineExceeded: 504; a caller's
+// earlier deadline stays), and it notes the call in ctx's CallTrace for
+// the logs. Use it first thing in a Session method:
 //
-//	defer s.deadline(&ctx)()
-func (s *Session) deadline(ctx *context.Context) context.CancelFunc {
+//	defer s.cloudCall(&ctx, "GetImage")()
+func (s *Session) cloudCall(ctx *context.Context, operation string) context.CancelFunc {
+	if t, ok := (*ctx).Value(traceKey{}).(*CallTrace); ok {
+		t.set(CallInfo{Driver: s.Target.Driver, Provider: s.Target.Provider, Operation: operation})
+	}
 	c, cancel := context.WithTimeout(*ctx, s.g.requestTimeout(s.Target.Provider))
 	*ctx = c
 	return cancel
+}
+
+// CallInfo names a call into a cloud: which driver and provider, and the
+// Session operation ("ListImages").
+type CallInfo struct {
+	Driver, Provider, Operation string
+}
+
+// CallTrace remembers the last cloud call made with a context, so that a
+// front logging a 502 or 504 can say which cloud call failed.
+type CallTrace struct {
+	mu   sync.Mutex
+	last CallInfo
+}
+
+type traceKey struct{}
+
+// WithCallTrace returns ctx with a new, empty CallTrace.
+func WithCallTrace(ctx context.Context) context.Context {
+	return context.WithValue(ctx, traceKey{}, &CallTrace{})
+}
+
+// LastCall returns the last cloud call made with ctx (through a Session),
+// if ctx has a CallTrace and a call was made.
+func LastCall(ctx context.Context) (CallInfo, bool) {
+	t, ok := ctx.Value(traceKey{}).(*CallTrace)
+	if !ok {
+		return CallInfo{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last, t.last != CallInfo{}
+}
+
+func (t *CallTrace) set(c CallInfo) {
+	t.mu.Lock()
+	t.last = c
+	t.mu.Unlock()
 }
