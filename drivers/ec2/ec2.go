@@ -323,6 +323,7 @@ var (
 	_ drivers.InstanceLister    = (*Driver)(nil)
 	_ drivers.CredentialChecker = (*Driver)(nil)
 	_ drivers.FeatureReporter   = (*Driver)(nil)
+	_ drivers.CreateFinder      = (*Driver)(nil)
 )
 
 // Features reports that EC2 filters images by owner natively and keeps the
