@@ -287,14 +287,22 @@ func (s *Session) CreateImage(ctx context.Context, req model.CreateImage, meta J
 	if err := metaFor(nil, meta.Meta); err != nil {
 		return model.Image{}, model.Job{}, err
 	}
+	// Record the create before the cloud call (intents.go).
+	req, meta, err := s.intend(ctx, req, meta)
+	if err != nil {
+		return model.Image{}, model.Job{}, err
+	}
 	img, err := s.d.CreateImage(ctx, req)
 	if err != nil {
+		s.g.jobs.settleIntent(meta, classify(err)) // intents.go
 		return model.Image{}, model.Job{}, classify(err)
 	}
 	if img, err = s.recordNew(ctx, img, req.Name, req.Description, nil, meta.Meta); err != nil {
+		s.g.jobs.settleIntent(meta, err) // intents.go
 		return img, model.Job{}, err
 	}
 	job, err := s.g.jobs.start(ctx, s, model.JobCreateImage, img, meta)
+	s.g.jobs.settleIntent(meta, err) // intents.go
 	return img, job, err
 }
 
