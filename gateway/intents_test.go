@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,10 @@ func (c *tokenCloud) CreateImage(ctx context.Context, req model.CreateImage) (mo
 	if req.Token == "" {
 		c.mu.Unlock()
 		return model.Image{}, model.Errorf(model.Internal, "the gateway gave no token")
+	}
+	if mode == "made nothing" { // the connection broke before the cloud acted
+		c.mu.Unlock()
+		return model.Image{}, model.Errorf(model.Unavailable, "connection reset by peer")
 	}
 	c.images[req.Token] = img
 	c.mu.Unlock()
@@ -178,5 +183,41 @@ func TestCreatesAreTracked(t *testing.T) {
 				t.Errorf("%d intents left", n)
 			}
 		})
+	}
+}
+
+// TestCreateThatMadeNothing: a create whose outcome was unknown and that
+// made no image leaves neither a job nor an intent once the grace for an
+// image not yet visible has passed.
+func TestCreateThatMadeNothing(t *testing.T) {
+	cloud.mu.Lock()
+	cloud.mode = "made nothing"
+	cloud.mu.Unlock()
+	cfg := parse(t, "job_poll_interval: 20ms\nproviders:\n  - {name: tc, driver: tokencloud}\n")
+	gw, st := open(t, cfg, t.TempDir())
+	defer st.Close()
+	defer gw.Close()
+	var shift atomic.Int64
+	gateway.SetClock(gw.Jobs(), func() time.Time { return time.Now().Add(time.Duration(shift.Load())) })
+	ctx := context.Background()
+	sess, err := gw.Open(ctx, gateway.Target{Driver: "tokencloud", Provider: "tc"}, model.Credentials{User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sess.CreateImage(ctx, model.CreateImage{InstanceID: "i-1"}, gateway.JobMeta{}); model.CodeOf(err) != model.Unavailable {
+		t.Fatalf("CreateImage: %v, want Unavailable", err)
+	}
+	if n := intents(t, st); n != 1 {
+		t.Fatalf("%d intents after a create of unknown outcome, want 1", n)
+	}
+	shift.Store(int64(3 * time.Minute)) // past the grace: nothing will show up
+	for deadline := time.Now().Add(10 * time.Second); intents(t, st) != 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := intents(t, st); n != 0 {
+		t.Errorf("%d intents left", n)
+	}
+	if jobs, err := gw.Jobs().List(ctx); err != nil || len(jobs) != 0 {
+		t.Errorf("jobs %+v, %v; want none for a create that made nothing", jobs, err)
 	}
 }
