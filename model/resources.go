@@ -49,6 +49,10 @@ type ProviderConfig struct {
 	Name     string
 	Driver   string
 	Settings map[string]any
+	// RequestTimeout bounds one request's cloud work through this provider,
+	// the SDK's retries included (the gateway-level key request_timeout;
+	// zero means the gateway's default). It is not a driver setting.
+	RequestTimeout time.Duration
 }
 
 // Setting returns the string value of a driver key, or "".
