@@ -6,8 +6,11 @@ DATA    ?= ./data
 export GOFLAGS := -buildvcs=false
 
 .PHONY: build run test vet bench bench-go bench-wrk
+# The source revision goes into the binary (imagegw version, /version,
+# imagegw_build_info); GOFLAGS disables Go's own VCS stamping.
+REVISION ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 build:
-	$(GO) build -o bin/imagegw ./cmd/imagegw
+	$(GO) build -ldflags "-X github.com/imagegw/imagegw/api.Revision=$(REVISION)" -o bin/imagegw ./cmd/imagegw
 
 run: build
 	./bin/imagegw serve --listen $(LISTEN) --data $(DATA)
