@@ -299,7 +299,7 @@ func TestImageRepresentation(t *testing.T) {
 	}
 	if img.Href != s.URL+"/api/images/img1" || img.Name != "img1" || img.Description != "Fedora 10" || img.OwnerID != "fedoraproject" ||
 		img.Architecture != "x86_64" || img.State != "AVAILABLE" || img.CreationTime != "Thu Oct 25 14:27:53 CEST 2012" ||
-		len(img.Profiles) != 4 || img.RootType != "transient" || len(img.Actions) != 1 || img.Actions[0].Rel != "destroy_image" || img.Actions[0].Method != "delete" {
+		len(img.Profiles) != 4 || img.RootType != "transient" || len(img.Actions) != 3 || img.Actions[0].Rel != "destroy_image" || img.Actions[0].Method != "delete" {
 		t.Errorf("img1 = %+v\n%s", img, r.body)
 	}
 	order := []string{"<name>", "<description>", "<owner_id>", "<architecture>", "<state>", "<creation_time>", "<hardware_profiles>", "<root_type>", "<actions>"}

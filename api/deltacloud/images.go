@@ -60,7 +60,8 @@ func (c *call) imageView(img model.Image, allProfiles []string) imageView {
 	for _, id := range ids {
 		v.profiles = append(v.profiles, ref{ID: id, Href: c.href("hardware_profiles", id), Rel: "hardware_profile"})
 	}
-	v.actions = []render.Link{{Rel: "destroy_image", Method: "delete", Href: v.href}}
+	// Upstream's action first, then the extensions the driver supports.
+	v.actions = append([]render.Link{{Rel: "destroy_image", Method: "delete", Href: v.href}}, c.imageActions(v.href)...)
 	return v
 }
 
@@ -255,6 +256,13 @@ func (f *Front) createImage(c *call) error {
 	if err != nil {
 		return err
 	}
+	return f.sendCreated(c, sess, img, job)
+}
+
+// sendCreated answers a request that made an image: 201 with its Location
+// and, when a job follows it, the job's id (X-Job-Id) and link (Link
+// rel="job").
+func (f *Front) sendCreated(c *call, sess *gateway.Session, img model.Image, job model.Job) error {
 	c.w.Header().Set("Location", c.href("images", img.ID))
 	if job.ID != "" {
 		c.w.Header().Set("X-Job-Id", job.ID)
