@@ -34,6 +34,7 @@ type Gateway struct {
 	defDriver string
 	secrets   *secrets.Box
 	jobs      *Jobs
+	wrap      func(driver, provider string, d drivers.Driver) drivers.Driver
 
 	closeOnce sync.Once
 }
@@ -49,6 +50,9 @@ type Options struct {
 	Store   store.Store
 	Logger  *slog.Logger // nil: discard
 	DataDir string       // for the credential key and driver files
+	// WrapDriver, when set, wraps each connected driver (metrics.WrapDriver
+	// counts its cloud calls); it must keep the driver's capabilities.
+	WrapDriver func(driver, provider string, d drivers.Driver) drivers.Driver
 }
 
 // New opens every configured provider (plus the default mock provider
@@ -65,7 +69,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, store: opts.Store, log: opts.Logger, dataDir: opts.DataDir,
-		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}}
+		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, wrap: opts.WrapDriver}
 	var err error
 	if g.secrets, err = secrets.Load(opts.DataDir); err != nil {
 		return nil, err
@@ -253,6 +257,9 @@ func (g *Gateway) Open(ctx context.Context, t Target, creds model.Credentials) (
 	d, err := pe.prov.Connect(ctx, creds)
 	if err != nil {
 		return nil, classify(err)
+	}
+	if g.wrap != nil {
+		d = g.wrap(t.Driver, t.Provider, d)
 	}
 	return &Session{Target: t, g: g, d: d, creds: creds}, nil
 }

@@ -26,16 +26,13 @@ var opsPaths = map[string]bool{"metrics": true, "healthz": true, "readyz": true,
 // server's own routes, which fronts must leave alone.
 func Reserved(segment string) bool { return opsPaths[segment] }
 
-// NewMetrics registers imagegw's collectors, the Go runtime's and the job
-// gauge of gw on reg. gw may be nil, and its jobs are counted at each
-// scrape.
-func NewMetrics(reg *prometheus.Registry, gw *gateway.Gateway) *metrics.Metrics {
+// NewMetrics registers imagegw's collectors and the Go runtime's on reg,
+// with the binary's build info. Give its WrapDriver to gateway.New (to
+// count cloud calls), then WatchJobs(JobCounter(gw)) and pass it to New in
+// Options.Metrics.
+func NewMetrics(reg *prometheus.Registry) *metrics.Metrics {
 	b := api.Build()
-	m := metrics.New(reg, metrics.Options{Build: metrics.Build{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion}, Runtime: true})
-	if gw != nil {
-		m.WatchJobs(JobCounter(gw))
-	}
-	return m
+	return metrics.New(reg, metrics.Options{Build: metrics.Build{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion}, Runtime: true})
 }
 
 // JobCounter counts gw's durable jobs by kind and state, for the metrics.

@@ -72,7 +72,8 @@ func TestOpsRoutes(t *testing.T) {
 }
 
 // TestRequestMetrics: requests are counted by front, route template,
-// method and status; jobs by kind and state.
+// method and status; jobs by kind and state; cloud calls by driver,
+// provider, operation and code.
 func TestRequestMetrics(t *testing.T) {
 	s := apitest.NewServer(t, gateway.Config{})
 	get(t, "GET", s.URL+"/api/images/img1")                   // 401: no credentials
@@ -90,6 +91,9 @@ func TestRequestMetrics(t *testing.T) {
 		`imagegw_http_requests_total{front="deltacloud",method="POST",route="/api/images",status="201"} 1`,
 		`imagegw_http_request_duration_seconds_count{front="deltacloud",method="POST",route="/api/images"} 1`,
 		`imagegw_jobs{kind="create_image",state="running"} 1`,
+		`imagegw_cloud_calls_total{code="OK",driver="mock",operation="create_image",provider="mock"} 1`,
+		`imagegw_cloud_calls_total{code="OK",driver="mock",operation="list_hardware_profiles",provider="mock"} `,
+		`imagegw_cloud_call_duration_seconds_count{driver="mock",operation="create_image",provider="mock"} 1`,
 	} {
 		if !strings.Contains(body, w) {
 			t.Errorf("metrics lack %s", w)

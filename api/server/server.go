@@ -23,7 +23,8 @@ import (
 type Options struct {
 	Logger *slog.Logger
 	// Metrics receives the request metrics and serves /metrics; nil: New
-	// makes its own on a new registry (see NewMetrics).
+	// makes its own on a new registry, without cloud calls (see
+	// NewMetrics).
 	Metrics *metrics.Metrics
 }
 
@@ -57,8 +58,9 @@ func New(gw *gateway.Gateway, opts Options) http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := opts.Metrics
-	if m == nil {
-		m = NewMetrics(prometheus.NewRegistry(), gw)
+	if m == nil { // requests and jobs only: the gateway's drivers are not wrapped
+		m = NewMetrics(prometheus.NewRegistry())
+		m.WatchJobs(JobCounter(gw))
 	}
 	r := mux.NewRouter()
 	r.SkipClean(true) // matrix parameters and ids are not paths to clean

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/imagegw/imagegw/api/server"
 	"github.com/imagegw/imagegw/gateway"
 	"github.com/imagegw/imagegw/store"
@@ -119,18 +121,20 @@ func runServe(out io.Writer, args []string) error {
 		return err
 	}
 	defer st.Close()
-	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: *data})
+	m := server.NewMetrics(prometheus.NewRegistry())
+	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: *data, WrapDriver: m.WrapDriver})
 	if err != nil {
 		return err
 	}
 	defer gw.Close()
+	m.WatchJobs(server.JobCounter(gw))
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           server.New(gw, server.Options{Logger: log}),
+		Handler:           server.New(gw, server.Options{Logger: log, Metrics: m}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
