@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/imagegw/imagegw/drivers"
+	"github.com/imagegw/imagegw/internal/configkeys"
 	"github.com/imagegw/imagegw/model"
 )
 
@@ -69,40 +72,84 @@ type rawConfig struct {
 	Providers []map[string]any `yaml:"providers"`
 }
 
-// LoadConfig reads a configuration file. Unknown top-level keys, providers
-// without name or driver, and repeated provider names are errors.
+// LoadConfig reads a configuration file. Unknown keys, providers without
+// name or driver, and repeated provider names are errors that name the
+// file and line.
 func LoadConfig(path string) (Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	defer f.Close()
-	return ParseConfig(f)
+	return parseConfig(f, path)
 }
 
-// ParseConfig parses configuration YAML.
-func ParseConfig(r io.Reader) (Config, error) {
+// ParseConfig parses configuration YAML; errors name the line.
+func ParseConfig(r io.Reader) (Config, error) { return parseConfig(r, "") }
+
+func parseConfig(r io.Reader, file string) (Config, error) {
+	at := func(line int) string {
+		if file != "" {
+			return fmt.Sprintf("%s line %d", file, line)
+		}
+		return fmt.Sprintf("line %d", line)
+	}
+	fail := func(line int, format string, args ...any) error {
+		return fmt.Errorf("config: %s: %s", at(line), fmt.Sprintf(format, args...))
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Config{}, fmt.Errorf("config%s: %s", inFile(file), yamlMessage(err))
+	}
+	if len(doc.Content) == 0 {
+		return Config{}, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return Config{}, fail(root.Line, "the configuration must be a mapping of keys (default_driver, providers, ...)")
+	}
+	known := append(configkeys.Of(Config{}), "providers")
+	slices.Sort(known)
+	var provNode *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i]
+		if !slices.Contains(known, k.Value) {
+			return Config{}, fail(k.Line, "%s", configkeys.Describe(k.Value, known))
+		}
+		if k.Value == "providers" {
+			provNode = root.Content[i+1]
+		}
 	}
 	var raw rawConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, fmt.Errorf("config%s: %s", inFile(file), yamlMessage(err))
 	}
 	cfg := raw.Config
 	seen := map[string]bool{}
 	for i, p := range raw.Providers {
+		line := root.Line
+		origin := map[string]string{}
+		if provNode != nil && provNode.Kind == yaml.SequenceNode && i < len(provNode.Content) {
+			item := provNode.Content[i]
+			line = item.Line
+			for j := 0; item.Kind == yaml.MappingNode && j+1 < len(item.Content); j += 2 {
+				origin[item.Content[j].Value] = at(item.Content[j].Line)
+			}
+		}
 		name, _ := p["name"].(string)
 		drv, _ := p["driver"].(string)
 		if name == "" || drv == "" {
-			return Config{}, fmt.Errorf("config: provider %d needs a name and a driver", i+1)
+			return Config{}, fail(line, "provider %d needs a name and a driver", i+1)
 		}
 		name, drv = strings.ToLower(name), strings.ToLower(drv)
 		if seen[name] {
-			return Config{}, fmt.Errorf("config: provider name %q is used twice; names are unique across drivers", name)
+			return Config{}, fail(line, "provider name %q is used twice; names are unique across drivers", name)
 		}
 		seen[name] = true
 		settings := map[string]any{}
@@ -111,9 +158,56 @@ func ParseConfig(r io.Reader) (Config, error) {
 				settings[k] = v
 			}
 		}
-		cfg.Providers = append(cfg.Providers, model.ProviderConfig{Name: name, Driver: drv, Settings: settings})
+		cfg.Providers = append(cfg.Providers, model.ProviderConfig{Name: name, Driver: drv, Settings: settings, Origin: origin})
 	}
 	return cfg, nil
+}
+
+func inFile(file string) string {
+	if file == "" {
+		return ""
+	}
+	return " " + file
+}
+
+var (
+	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
+	wrongType    = regexp.MustCompile("cannot unmarshal !!\\w+ (`[^`]*`|\\S+) into (\\S+)")
+)
+
+// typeWords name Go types the way a configuration's reader knows them.
+var typeWords = map[string]string{
+	"time.Duration": "a duration (such as 2s or 500ms)", "*time.Duration": "a duration (such as 2s or 500ms)",
+	"int": "a whole number", "string": "a string", "[]string": "a list of strings", "bool": "true or false",
+}
+
+func wordType(m string) string {
+	sub := wrongType.FindStringSubmatch(m)
+	want, ok := typeWords[sub[2]]
+	if !ok {
+		if strings.HasPrefix(sub[2], "map[") || strings.Contains(sub[2], ".") {
+			want = "a mapping of keys"
+		} else if strings.HasPrefix(sub[2], "[]") {
+			want = "a list"
+		} else {
+			want = "a " + sub[2]
+		}
+	}
+	return strings.Trim(sub[1], "`") + " is not " + want
+}
+
+// yamlMessage rewords yaml.v3's errors for the user: without the "yaml:
+// unmarshal errors:" preamble and the Go type names, one error per line.
+func yamlMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	msg = unknownField.ReplaceAllString(msg, `line $1: unknown key "$2"`)
+	msg = wrongType.ReplaceAllStringFunc(msg, wordType)
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, "; ")
 }
 
 // Validate checks that every provider's driver is registered.

@@ -49,7 +49,13 @@ type ProviderConfig struct {
 	Name     string
 	Driver   string
 	Settings map[string]any
+	// Origin says where the configuration set each key ("imagegw.yaml line
+	// 7"), for error messages; nil when unknown.
+	Origin map[string]string
 }
+
+// Where returns where key was set ("imagegw.yaml line 7"), or "".
+func (p ProviderConfig) Where(key string) string { return p.Origin[key] }
 
 // Setting returns the string value of a driver key, or "".
 func (p ProviderConfig) Setting(key string) string {
