@@ -45,6 +45,15 @@ func (exporter) ExportImage(_ context.Context, id string, req model.ExportReques
 	return model.ExportResult{BaseURL: "https://exports.example", ImagePath: req.Path + "/e1.img", ManifestPath: req.Path + "/e1.json"}, nil
 }
 
+// Its one instance has an address of each kind.
+var addressed = model.Instance{ID: "vm1", Name: "web", State: "RUNNING",
+	PublicAddresses: []string{"192.0.2.10", "2001:db8::1", "web.example.com"}, PrivateAddresses: []string{"10.0.0.5"}}
+
+func (exporter) ListInstances(context.Context) ([]model.Instance, error) {
+	return []model.Instance{addressed}, nil
+}
+func (exporter) GetInstance(context.Context, string) (model.Instance, error) { return addressed, nil }
+
 func init() {
 	drivers.Register(drivers.Registration{ID: "exporter", Name: "Exporter",
 		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
@@ -334,5 +343,53 @@ func TestExportImage(t *testing.T) {
 	_ = xml.Unmarshal([]byte(m.body), &e)
 	if m.status != 405 || e.Code != "NotSupported" || !strings.Contains(e.Message, "export_image") {
 		t.Errorf("export on mock: %d %+v", m.status, e)
+	}
+}
+
+// TestAddressTypes: instance addresses carry their kind, in XML as a type
+// attribute and in JSON as {"type", "address"}.
+func TestAddressTypes(t *testing.T) {
+	s := newServer(t, twoMocks)
+	x := do(t, s, req{path: "/api;driver=exporter/instances/vm1", auth: true})
+	var in struct {
+		Public []struct {
+			Type string `xml:"type,attr"`
+			Addr string `xml:",chardata"`
+		} `xml:"public_addresses>address"`
+		Private []struct {
+			Type string `xml:"type,attr"`
+			Addr string `xml:",chardata"`
+		} `xml:"private_addresses>address"`
+	}
+	if err := xml.Unmarshal([]byte(x.body), &in); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range append(in.Public, in.Private...) {
+		got = append(got, a.Type+" "+a.Addr)
+	}
+	if want := "ipv4 192.0.2.10, ipv6 2001:db8::1, hostname web.example.com, ipv4 10.0.0.5"; strings.Join(got, ", ") != want {
+		t.Errorf("XML addresses %v, want %s\n%s", got, want, x.body)
+	}
+	j := do(t, s, req{path: "/api;driver=exporter/instances?format=json", auth: true})
+	want := `"public_addresses":[{"type":"ipv4","address":"192.0.2.10"},{"type":"ipv6","address":"2001:db8::1"},{"type":"hostname","address":"web.example.com"}],"private_addresses":[{"type":"ipv4","address":"10.0.0.5"}]`
+	if !strings.Contains(j.body, want) {
+		t.Errorf("JSON addresses:\n%s\nwant %s", j.body, want)
+	}
+	m := do(t, s, req{path: "/api/instances/inst1", auth: true})
+	if !strings.Contains(m.body, `<address type="hostname">img1.inst1.public.com</address>`) {
+		t.Errorf("mock address without its type:\n%s", m.body)
+	}
+}
+
+// TestEntryPointTrailingSlash: /api/ is the entry point too.
+func TestEntryPointTrailingSlash(t *testing.T) {
+	s := newServer(t, "")
+	a, b := do(t, s, req{path: "/api"}), do(t, s, req{path: "/api/"})
+	if a.status != 200 || b.status != 200 || a.body != b.body {
+		t.Errorf("/api %d and /api/ %d differ:\n%s\n%s", a.status, b.status, a.body, b.body)
+	}
+	if r := do(t, s, req{path: "/api/?force_auth=1", auth: true}); r.status != 200 {
+		t.Errorf("/api/?force_auth=1 with credentials: %d", r.status)
 	}
 }

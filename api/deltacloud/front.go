@@ -72,11 +72,11 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	}
 	for _, rt := range routes {
 		r.Handle(rt.path, f.dispatch(rt.methods))
-		if rt.path != "/api" {
-			r.Handle(rt.path+"/", f.dispatch(rt.methods))
-		}
+		r.Handle(rt.path+"/", f.dispatch(rt.methods)) // /api/ too
 	}
-	r.PathPrefix("/api/").Handler(http.HandlerFunc(f.NotFound))
+	// Named "unmatched" so that the metrics do not count every unknown
+	// path under one route.
+	r.PathPrefix("/api/").Handler(http.HandlerFunc(f.NotFound)).Name("unmatched")
 	return f
 }
 

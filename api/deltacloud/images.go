@@ -312,6 +312,9 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if msg := api.MislabeledJSON(b, ""); msg != "" {
+			return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, msg)
+		}
 		if len(strings.TrimSpace(string(b))) > 0 {
 			return nil, fmt.Errorf("%w: a body needs a Content-Type (form, multipart, JSON or XML)", errUnsupportedMedia)
 		}
@@ -327,6 +330,9 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 			return nil, err
 		}
 		for k, vs := range r.PostForm {
+			if api.LooksLikeJSON([]byte(k)) {
+				return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, api.MislabeledJSON([]byte(k), mt))
+			}
 			out[k] = vs[0]
 		}
 	case "multipart/form-data":
@@ -341,14 +347,18 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 			out[k] = vs[0]
 		}
 	case "application/json":
-		var m map[string]any
+		var v any
 		dec := json.NewDecoder(r.Body)
-		if err := dec.Decode(&m); err != nil {
+		if err := dec.Decode(&v); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				return nil, mbe
 			}
 			return nil, model.Errorf(model.InvalidArgument, "malformed JSON body: %v", err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, model.Errorf(model.InvalidArgument, `the JSON body must be an object of parameters, such as {"name": "my-image"}, not %s`, api.JSONKind(v))
 		}
 		if img, ok := m["image"].(map[string]any); ok && len(m) == 1 {
 			m = img
@@ -367,6 +377,13 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 	case "application/xml", "text/xml":
 		return xmlParams(r.Body)
 	default:
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		if msg := api.MislabeledJSON(b, mt); msg != "" {
+			return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, msg)
+		}
 		return nil, fmt.Errorf("%w: %s; use form, multipart, JSON or XML", errUnsupportedMedia, mt)
 	}
 	return out, nil

@@ -133,11 +133,13 @@ type routeKey struct{}
 // to the metrics middleware.
 type routeInfo struct{ template string }
 
-// recordRoute is router middleware: it notes the matched route's template.
+// recordRoute is router middleware: it notes the matched route's template,
+// unless the route is a front's catch-all for unknown paths (a route
+// named "unmatched").
 func recordRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ri, ok := r.Context().Value(routeKey{}).(*routeInfo); ok {
-			if rt := mux.CurrentRoute(r); rt != nil {
+			if rt := mux.CurrentRoute(r); rt != nil && rt.GetName() != "unmatched" {
 				ri.template, _ = rt.GetPathTemplate()
 			}
 		}

@@ -80,6 +80,7 @@ func TestRequestMetrics(t *testing.T) {
 	get(t, "GET", s.URL+"/api;driver=mock/hardware_profiles") // 200
 	get(t, "GET", s.URL+"/nobody/images")                     // CloudAPI, 401
 	get(t, "GET", s.URL+"/api/nothing/here")                  // native 404
+	get(t, "GET", s.URL+"/api/")                              // the entry point
 	res := apitest.Call(t, "POST", s.URL+"/api/images", "mockuser", "mockpassword", map[string][]string{"instance_id": {"inst1"}})
 	res.Want(t, "create", 201)
 	_, _, body := get(t, "GET", s.URL+"/metrics")
@@ -87,7 +88,8 @@ func TestRequestMetrics(t *testing.T) {
 		`imagegw_http_requests_total{front="deltacloud",method="GET",route="/api/images/{id}",status="401"} 1`,
 		`imagegw_http_requests_total{front="deltacloud",method="GET",route="/api/hardware_profiles",status="200"} 1`,
 		`imagegw_http_requests_total{front="cloudapi",method="GET",route="/{login}/images",status="401"} 1`,
-		`imagegw_http_requests_total{front="deltacloud",method="GET",route="/api/",status="404"} 1`,
+		`imagegw_http_requests_total{front="deltacloud",method="GET",route="unmatched",status="404"} 1`,
+		`imagegw_http_requests_total{front="deltacloud",method="GET",route="/api/",status="200"} 1`,
 		`imagegw_http_requests_total{front="deltacloud",method="POST",route="/api/images",status="201"} 1`,
 		`imagegw_http_request_duration_seconds_count{front="deltacloud",method="POST",route="/api/images"} 1`,
 		`imagegw_jobs{kind="create_image",state="running"} 1`,
