@@ -53,6 +53,7 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		methods map[string]handler
 	}{
 		{"/api", map[string]handler{"GET": f.entryPoint, "POST": f.redirectSelection}},
+		{"/api/openapi.json", map[string]handler{"GET": f.openAPI}},
 		{"/api/drivers", map[string]handler{"GET": f.listDrivers}},
 		{"/api/drivers/{id}", map[string]handler{"GET": f.getDriver}},
 		{"/api/images", map[string]handler{"GET": f.listImages, "POST": f.createImage}},
