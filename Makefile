@@ -1,5 +1,6 @@
 # imagegw. `make run` starts the gateway on its embedded mock cloud;
-# `make test` installs what the tests need and runs them all.
+# `make test` installs what the tests need, runs them all and lists the
+# tests that were skipped, with why.
 GO      ?= go
 LISTEN  ?= 127.0.0.1:3001
 DATA    ?= ./data
@@ -24,11 +25,15 @@ vet:
 # skipping, and the OpenStack stack is installed and started for the
 # openstack driver's tests (test-openstack); elsewhere they skip unless the
 # stack is already up.
+#
+# scripts/testsummary runs go test -json and prints what go test would, then
+# each skipped test with its reason, then "tests: N passed, N failed, N skipped".
+TEST = GO=$(GO) $(GO) run ./scripts/testsummary -race -count=1 -timeout 40m
 test: vet
 	@if [ "$$CI" = "true" ]; then \
-	  $(GO) test -race -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \
+	  $(TEST) $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \
 	else \
-	  $(GO) test -race -count=1 -timeout 40m ./...; \
+	  $(TEST) ./...; \
 	fi
 
 bench: bench-go bench-wrk
