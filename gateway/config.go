@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,7 +104,7 @@ func parseConfig(r io.Reader, file string) (Config, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Config{}, fmt.Errorf("config%s: %s", inFile(file), yamlMessage(err))
+		return Config{}, fmt.Errorf("config: %s", yamlMessage(err, at))
 	}
 	if len(doc.Content) == 0 {
 		return Config{}, nil
@@ -128,7 +129,7 @@ func parseConfig(r io.Reader, file string) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("config%s: %s", inFile(file), yamlMessage(err))
+		return Config{}, fmt.Errorf("config: %s", yamlMessage(err, at))
 	}
 	cfg := raw.Config
 	seen := map[string]bool{}
@@ -163,14 +164,8 @@ func parseConfig(r io.Reader, file string) (Config, error) {
 	return cfg, nil
 }
 
-func inFile(file string) string {
-	if file == "" {
-		return ""
-	}
-	return " " + file
-}
-
 var (
+	lineNumber   = regexp.MustCompile(`(?m)^line (\d+): `)
 	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
 	wrongType    = regexp.MustCompile("cannot unmarshal !!\\w+ (`[^`]*`|\\S+) into (\\S+)")
 )
@@ -197,15 +192,20 @@ func wordType(m string) string {
 }
 
 // yamlMessage rewords yaml.v3's errors for the user: without the "yaml:
-// unmarshal errors:" preamble and the Go type names, one error per line.
-func yamlMessage(err error) string {
+// unmarshal errors:" preamble and the Go type names, each error's line
+// given by at ("imagegw.yaml line 3"), joined with "; ".
+func yamlMessage(err error, at func(line int) string) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
 	msg = unknownField.ReplaceAllString(msg, `line $1: unknown key "$2"`)
 	msg = wrongType.ReplaceAllStringFunc(msg, wordType)
 	lines := strings.Split(msg, "\n")
 	for i, l := range lines {
-		lines[i] = strings.TrimSpace(l)
+		l = strings.TrimSpace(l)
+		lines[i] = lineNumber.ReplaceAllStringFunc(l, func(m string) string {
+			n, _ := strconv.Atoi(lineNumber.FindStringSubmatch(m)[1])
+			return at(n) + ": "
+		})
 	}
 	return strings.Join(lines, "; ")
 }

@@ -21,13 +21,13 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"top-level typo", "default_driver: mock\ndefualt_provider: mock\n",
 			[]string{"imagegw.yaml line 2", `unknown key "defualt_provider"`, "did you mean default_provider?", "known keys: cloudapi, default_driver"}},
 		{"unrelated key", "\n\ncolour: blue\n", []string{"imagegw.yaml line 3", `unknown key "colour"`}},
-		{"nested typo", "cloudapi:\n  datacentres: {}\n", []string{"imagegw.yaml", "line 2", `unknown key "datacentres"`}},
-		{"wrong type", "mock_create_delay: soon\n", []string{"imagegw.yaml", "line 1", "soon is not a duration"}},
+		{"nested typo", "cloudapi:\n  datacentres: {}\n", []string{"imagegw.yaml line 2: " + `unknown key "datacentres"`}},
+		{"wrong type", "mock_create_delay: soon\n", []string{"imagegw.yaml line 1: soon is not a duration"}},
 		{"wrong list", "\ntrusted_proxies: 127.0.0.1\n", []string{"line 2", "127.0.0.1 is not a list of strings"}},
 		{"not a mapping", "- a\n- b\n", []string{"imagegw.yaml line 1", "must be a mapping"}},
 		{"provider without a driver", "providers:\n  - {name: a, driver: mock}\n  - name: b\n", []string{"imagegw.yaml line 3", "provider 2 needs a name and a driver"}},
 		{"repeated provider", "providers:\n  - {name: a, driver: mock}\n  - {name: A, driver: mock}\n", []string{"imagegw.yaml line 3", `"a" is used twice`}},
-		{"bad YAML", "providers: [\n", []string{"imagegw.yaml", "line"}},
+		{"bad YAML", "providers: [\n", []string{"config: ", "imagegw.yaml line 1: "}},
 	}
 	dir := t.TempDir()
 	for _, tc := range tests {
