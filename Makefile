@@ -11,6 +11,7 @@ export GOFLAGS := -buildvcs=false
 # imagegw_build_info); GOFLAGS disables Go's own VCS stamping.
 REVISION ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 build:
+	@echo "building bin/imagegw (the first build downloads the Go modules and compiles the cloud SDKs: a few minutes)"
 	$(GO) build -ldflags "-X github.com/imagegw/imagegw/api.Revision=$(REVISION)" -o bin/imagegw ./cmd/imagegw
 
 run: build
