@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,16 @@ var opsPaths = map[string]bool{"metrics": true, "healthz": true, "readyz": true,
 // Reserved reports whether a first path segment ("metrics") is one of the
 // server's own routes, which fronts must leave alone.
 func Reserved(segment string) bool { return opsPaths[segment] }
+
+// ReservedSegments lists the server's own first path segments, sorted.
+func ReservedSegments() []string {
+	out := make([]string, 0, len(opsPaths))
+	for s := range opsPaths {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // NewMetrics registers imagegw's collectors and the Go runtime's on reg,
 // with the binary's build info. Give its WrapDriver to gateway.New (to

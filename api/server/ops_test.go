@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/imagegw/imagegw/accounts"
 	"github.com/imagegw/imagegw/api"
 	"github.com/imagegw/imagegw/api/apitest"
 	"github.com/imagegw/imagegw/api/server"
@@ -149,5 +150,15 @@ func TestReadyzStore(t *testing.T) {
 	}
 	if st, _, _ := get(t, "GET", hs.URL+"/healthz"); st != 200 {
 		t.Errorf("healthz with a broken store: %d, want 200 (the process answers)", st)
+	}
+}
+
+// TestReservedLogins: no CloudAPI account can be named after a server
+// route, which it could never reach.
+func TestReservedLogins(t *testing.T) {
+	for _, seg := range server.ReservedSegments() {
+		if err := accounts.ValidLogin(seg); err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("login %q: %v, want reserved", seg, err)
+		}
 	}
 }
