@@ -124,10 +124,16 @@ func (f *Front) updateImage(c *call) error {
 		return err
 	}
 	var u model.ImageUpdate
-	if v, ok := p["name"]; ok {
+	// A browser's form sends every field: there, an empty one means
+	// "unchanged" rather than "empty".
+	given := func(k string) (string, bool) {
+		v, ok := p[k]
+		return v, ok && !(c.format == fmtHTML && v == "")
+	}
+	if v, ok := given("name"); ok {
 		u.Name = &v
 	}
-	if v, ok := p["description"]; ok {
+	if v, ok := given("description"); ok {
 		u.Description = &v
 	}
 	if u.Name == nil && u.Description == nil {
@@ -261,4 +267,38 @@ func (f *Front) exportImage(c *call) error {
 		h.Field("manifest_path", v.ManifestPath)
 		h.Raw("</dl>")
 	})
+}
+
+// actionHTML renders an action link as a button, with a text field per
+// parameter for the image actions that take some (HTML forms can only
+// POST: other methods go in _method).
+func actionHTML(h *render.HTML, l render.Link) {
+	var params []string
+	for _, a := range imageActions {
+		if a.rel == l.Rel {
+			params = a.params
+		}
+	}
+	if len(params) == 0 {
+		h.Action(l)
+		return
+	}
+	h.Raw(`<form method="post" style="display:inline" action="`)
+	h.Esc(l.Href)
+	h.Raw(`">`)
+	if l.Method != "post" {
+		h.Raw(`<input type="hidden" name="_method" value="`)
+		h.Esc(l.Method)
+		h.Raw(`">`)
+	}
+	for _, p := range params {
+		h.Raw(`<input name="`)
+		h.Esc(p)
+		h.Raw(`" placeholder="`)
+		h.Esc(p)
+		h.Raw(`"> `)
+	}
+	h.Raw(`<button type="submit">`)
+	h.Esc(l.Rel)
+	h.Raw("</button></form> ")
 }

@@ -393,3 +393,27 @@ func TestEntryPointTrailingSlash(t *testing.T) {
 		t.Errorf("/api/?force_auth=1 with credentials: %d", r.status)
 	}
 }
+
+// TestHTMLActionForms: in HTML, each image action is a form with a field
+// per parameter, and submitting it as a browser would works (an empty
+// field leaves that value alone).
+func TestHTMLActionForms(t *testing.T) {
+	s := newServer(t, twoMocks)
+	page := do(t, s, req{path: "/api/images/img1", auth: true, headers: map[string]string{"Accept": firefox}})
+	for _, w := range []string{
+		`<form method="post" style="display:inline" action="` + s.URL + `/api/images/img1"><input type="hidden" name="_method" value="put"><input name="name" placeholder="name"> <input name="description" placeholder="description"> <button type="submit">update_image</button></form>`,
+		`action="` + s.URL + `/api/images/img1/copy"><input name="provider" placeholder="provider">`,
+		`<button type="submit">destroy_image</button>`,
+	} {
+		if !strings.Contains(page.body, w) {
+			t.Errorf("page lacks %s:\n%s", w, page.body)
+		}
+	}
+	form := map[string]string{"Accept": firefox, "Content-Type": "application/x-www-form-urlencoded"}
+	if r := do(t, s, req{method: "POST", path: "/api/images/img1", auth: true, headers: form, body: "_method=put&name=from-browser&description="}); r.status != 200 || !strings.Contains(r.body, "from-browser") || !strings.Contains(r.body, "Fedora 10") {
+		t.Errorf("HTML update: %d %.300s", r.status, r.body)
+	}
+	if r := do(t, s, req{method: "POST", path: "/api/images/img1/copy", auth: true, headers: form, body: "provider=test1&name=&description="}); r.status != 201 {
+		t.Errorf("HTML copy: %d %.300s", r.status, r.body)
+	}
+}

@@ -116,7 +116,7 @@ func (v imageView) html(h *render.HTML) {
 	}
 	h.Raw("</dd></dl><p>")
 	for _, a := range v.actions {
-		h.Action(a)
+		actionHTML(h, a)
 	}
 	h.Raw("</p>")
 }
