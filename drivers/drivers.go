@@ -114,6 +114,17 @@ type Env struct {
 	Logger *slog.Logger
 	// DataDir is the gateway's data directory, for drivers that keep files.
 	DataDir string
+	// Shared holds provider-wide parts for every caller (see Shared); nil
+	// means NoShared.
+	Shared Shared
+}
+
+// SharedParts returns e.Shared, or NoShared when it is nil.
+func (e Env) SharedParts() Shared {
+	if e.Shared == nil {
+		return NoShared{}
+	}
+	return e.Shared
 }
 
 // Opener opens a provider from its configuration. It must check the

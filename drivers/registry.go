@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -25,6 +26,11 @@ type Registration struct {
 	// driver is enabled without any configured provider (the mock's
 	// "mock"). Drivers that need an endpoint leave it nil.
 	DefaultProvider *model.ProviderConfig
+	// NotFoundGrace is how long after a create, clone or copy the job
+	// runner takes NotFound from GetImage as "not visible yet" and keeps
+	// polling, for clouds whose reads lag their writes (EC2). Zero means
+	// the gateway's default, 60 s.
+	NotFoundGrace time.Duration
 }
 
 var (

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -50,27 +51,55 @@ type Config struct {
 	ExportDir string `yaml:"export_dir"`
 	// ExportBaseURL is the public base URL of ExportDir, shown to clients.
 	ExportBaseURL string `yaml:"export_base_url"`
-	// CloudAPI configures the Triton CloudAPI front.
-	CloudAPI CloudAPIConfig `yaml:"cloudapi"`
+	// CatalogMaxImages bounds the images the catalog holds across every
+	// provider and caller (default 1,000,000); least recently used entries
+	// are evicted whole past it.
+	CatalogMaxImages int `yaml:"catalog_max_images"`
+	// Sections are the top-level sections that belong to fronts (the
+	// CloudAPI front's `cloudapi:`), kept raw for the front to decode with
+	// DecodeSection. A section no front registered is an error.
+	Sections map[string]yaml.Node `yaml:"-"`
 }
 
-// CloudAPIConfig configures the Triton CloudAPI front:
-//
-//	cloudapi:
-//	  datacenters:                   # provider name → the URL it is served at
-//	    mock: http://127.0.0.1:3001
-//	    test1: http://127.0.0.1:3002
-//
-// A request arriving on a datacenter's URL authority (host:port) selects
-// that provider; `triton datacenters` lists them. Each needs its own
-// authority.
-type CloudAPIConfig struct {
-	Datacenters map[string]string `yaml:"datacenters"`
+var (
+	sectionsMu sync.RWMutex
+	sections   = map[string]func() any{}
+)
+
+// RegisterSection claims a top-level configuration key for a front; call
+// it from the front's init function. newValue returns a pointer to the
+// section's Go type, so that a typo in the section fails the configuration
+// when it is loaded.
+func RegisterSection(name string, newValue func() any) {
+	sectionsMu.Lock()
+	defer sectionsMu.Unlock()
+	sections[name] = newValue
+}
+
+// DecodeSection decodes a front's section strictly into out (unknown keys
+// are errors naming the key and its line); an absent section leaves out as
+// it is.
+func (c Config) DecodeSection(name string, out any) error {
+	n, ok := c.Sections[name]
+	if !ok {
+		return nil
+	}
+	b, err := yaml.Marshal(&n)
+	if err != nil {
+		return fmt.Errorf("config: %s: %w", name, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(out); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config: %s (from line %d): %w", name, n.Line, err)
+	}
+	return nil
 }
 
 type rawConfig struct {
 	Config    `yaml:",inline"`
-	Providers []map[string]any `yaml:"providers"`
+	Providers []map[string]any     `yaml:"providers"`
+	Sections  map[string]yaml.Node `yaml:",inline"`
 }
 
 // LoadConfig reads a configuration file. Unknown keys, providers without
@@ -132,6 +161,10 @@ func parseConfig(r io.Reader, file string) (Config, error) {
 		return Config{}, fmt.Errorf("config: %s", yamlMessage(err, at))
 	}
 	cfg := raw.Config
+	cfg.Sections = raw.Sections
+	if err := cfg.validateSections(); err != nil {
+		return Config{}, err
+	}
 	seen := map[string]bool{}
 	for i, p := range raw.Providers {
 		line := root.Line
@@ -212,9 +245,31 @@ func yamlMessage(err error, at func(line int) string) string {
 
 // Validate checks that every provider's driver is registered.
 func (c Config) Validate() error {
+	if err := c.validateSections(); err != nil {
+		return err
+	}
 	for _, p := range c.Providers {
 		if _, ok := drivers.Lookup(p.Driver); !ok {
 			return fmt.Errorf("config: provider %s: unknown driver %q (registered: %s)", p.Name, p.Driver, strings.Join(drivers.IDs(), ", "))
+		}
+	}
+	return nil
+}
+
+// validateSections checks that a front claimed every extra top-level key.
+func (c Config) validateSections() error {
+	sectionsMu.RLock()
+	defer sectionsMu.RUnlock()
+	for name, n := range c.Sections {
+		if name == "providers" {
+			continue
+		}
+		newValue, ok := sections[name]
+		if !ok {
+			return fmt.Errorf("config: line %d: unknown key %s (not a gateway setting, and no front claims it)", n.Line, name)
+		}
+		if err := c.DecodeSection(name, newValue()); err != nil {
+			return err
 		}
 	}
 	return nil

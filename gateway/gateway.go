@@ -34,15 +34,17 @@ type Gateway struct {
 	defDriver string
 	secrets   *secrets.Box
 	jobs      *Jobs
+	catalog   *catalog
 	wrap      func(driver, provider string, d drivers.Driver) drivers.Driver
 
 	closeOnce sync.Once
 }
 
 type providerEntry struct {
-	cfg  model.ProviderConfig
-	reg  drivers.Registration
-	prov drivers.Provider
+	cfg     model.ProviderConfig
+	reg     drivers.Registration
+	prov    drivers.Provider
+	catalog catalogOptions
 }
 
 // Options are the gateway's runtime dependencies.
@@ -80,16 +82,26 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 			provs = append([]model.ProviderConfig{*reg.DefaultProvider}, provs...) // the mock driver's default
 		}
 	}
-	env := drivers.Env{Store: opts.Store, Logger: opts.Logger, DataDir: opts.DataDir}
+	if err := g.migrateLegacy(ctx); err != nil {
+		return nil, err
+	}
+	g.catalog = newCatalog(g, cfg.CatalogMaxImages)
 	for _, pc := range provs {
 		reg, _ := drivers.Lookup(pc.Driver)
 		pc = g.withMockDefaults(pc)
+		var copts catalogOptions
+		if pc, copts, err = catalogSettings(pc); err != nil {
+			g.closeProviders()
+			return nil, err
+		}
+		env := drivers.Env{Store: opts.Store, Logger: opts.Logger, DataDir: opts.DataDir,
+			Shared: sharedParts{c: g.catalog, prov: pc.Name, opts: copts}}
 		p, err := reg.Open(ctx, pc, env)
 		if err != nil {
 			g.closeProviders()
 			return nil, fmt.Errorf("opening provider %s (driver %s): %w", pc.Name, pc.Driver, err)
 		}
-		g.providers[pc.Name] = &providerEntry{cfg: pc, reg: reg, prov: p}
+		g.providers[pc.Name] = &providerEntry{cfg: pc, reg: reg, prov: p, catalog: copts}
 		if len(g.byDriver[pc.Driver]) == 0 {
 			g.driverIDs = append(g.driverIDs, pc.Driver)
 		}
@@ -261,7 +273,49 @@ func (g *Gateway) Open(ctx context.Context, t Target, creds model.Credentials) (
 	if g.wrap != nil {
 		d = g.wrap(t.Driver, t.Provider, d)
 	}
-	return &Session{Target: t, g: g, d: d, creds: creds}, nil
+	return &Session{Target: t, g: g, pe: pe, d: d, creds: creds,
+		identity: g.secrets.Identity(t.Driver, t.Provider, creds.User, creds.Password)}, nil
+}
+
+// catalogSettings takes the gateway's own keys (catalog_ttl,
+// catalog_max_stale) out of a provider's settings, before the driver
+// decodes the rest strictly.
+func catalogSettings(pc model.ProviderConfig) (model.ProviderConfig, catalogOptions, error) {
+	opts := catalogOptions{ttl: defaultCatalogTTL, maxStale: defaultCatalogMaxStale}
+	rest := make(map[string]any, len(pc.Settings))
+	for k, v := range pc.Settings {
+		var dst *time.Duration
+		switch k {
+		case "catalog_ttl":
+			dst = &opts.ttl
+		case "catalog_max_stale":
+			dst = &opts.maxStale
+		default:
+			rest[k] = v
+			continue
+		}
+		d, err := settingDuration(v)
+		if err != nil || d < 0 {
+			return pc, opts, fmt.Errorf("config: provider %s: %s: want a duration such as 60s or 0, not %v", pc.Name, k, v)
+		}
+		*dst = d
+	}
+	pc.Settings = rest
+	return pc, opts, nil
+}
+
+func settingDuration(v any) (time.Duration, error) {
+	switch t := v.(type) {
+	case string:
+		return time.ParseDuration(t)
+	case int:
+		if t == 0 {
+			return 0, nil
+		}
+	case time.Duration:
+		return t, nil
+	}
+	return 0, fmt.Errorf("not a duration: %v", v)
 }
 
 // classify makes sure err carries a model code: errors without one become

@@ -27,11 +27,17 @@ const maxJobAge = 24 * time.Hour
 // maxPoll caps the backoff between polls.
 const maxPoll = 30 * time.Second
 
-// JobMeta is what a front adds to a job it starts.
+// JobMeta is what a front adds to a write that starts a job.
 type JobMeta struct {
-	Account string            // the CloudAPI login, if any
-	Params  map[string]string // kind-specific inputs, kept with the job
+	Params map[string]string // kind-specific inputs, kept with the job
+	// Meta, if set, changes the new image's overlay (validated before the
+	// cloud is called).
+	Meta func(*model.ImageMeta)
 }
+
+// defaultNotFoundGrace is how long after a create NotFound means "not
+// visible yet" for drivers that do not say (drivers.Registration).
+const defaultNotFoundGrace = 60 * time.Second
 
 // jobRecord is a job as the store keeps it.
 type jobRecord struct {
@@ -88,7 +94,7 @@ func (j *Jobs) start(ctx context.Context, sess *Session, kind string, img model.
 	now := j.now().UTC()
 	job := model.Job{
 		ID: uuid.NewString(), Kind: kind, Driver: sess.Target.Driver, Provider: sess.Target.Provider,
-		Target: img.ID, Account: meta.Account, State: model.JobRunning, Created: now, Updated: now,
+		Target: img.ID, Caller: sess.identity, State: model.JobRunning, Created: now, Updated: now,
 		Params: meta.Params,
 	}
 	job.Log = append(job.Log, model.JobLogEntry{Time: now, Message: fmt.Sprintf("%s started: image %s is %s", kind, img.ID, img.State)})
@@ -164,7 +170,7 @@ func (j *Jobs) run(rec jobRecord) {
 		return
 	}
 	wait := j.poll
-	lastErr := ""
+	lastErr, last, unseen := "", "", false
 	for {
 		select {
 		case <-j.ctx.Done():
@@ -173,10 +179,19 @@ func (j *Jobs) run(rec jobRecord) {
 		}
 		wait = min(wait*2, maxPoll)
 		job.Attempts++
-		img, err := j.poll1(job, creds)
+		img, err := j.poll1(job, creds, last)
+		if err == nil {
+			last = img.State
+		}
 		switch code := model.CodeOf(err); {
 		case err == nil && img.Terminal():
 			j.settle(&job, img)
+		case code == model.NotFound && j.now().Sub(job.Created) < j.grace(job.Provider):
+			if !unseen {
+				unseen = true
+				job.Log = append(job.Log, model.JobLogEntry{Time: j.now().UTC(), Message: fmt.Sprintf("image %s is not visible in the cloud yet; still polling", job.Target)})
+				j.save(job, rec.Creds)
+			}
 		case code == model.NotFound:
 			j.fail(&job, fmt.Sprintf("image %s disappeared", job.Target))
 		case code == model.Unauthenticated || code == model.PermissionDenied:
@@ -203,14 +218,22 @@ func (j *Jobs) run(rec jobRecord) {
 	}
 }
 
-func (j *Jobs) poll1(job model.Job, creds model.Credentials) (model.Image, error) {
+func (j *Jobs) poll1(job model.Job, creds model.Credentials, last string) (model.Image, error) {
 	ctx, cancel := context.WithTimeout(j.ctx, time.Minute)
 	defer cancel()
 	sess, err := j.g.Open(ctx, Target{Driver: job.Driver, Provider: job.Provider}, creds)
 	if err != nil {
 		return model.Image{}, err
 	}
-	return sess.GetImage(ctx, job.Target)
+	return sess.pollImage(ctx, job.Target, last)
+}
+
+// grace is the provider's driver's NotFoundGrace.
+func (j *Jobs) grace(provider string) time.Duration {
+	if pe, ok := j.g.providers[provider]; ok && pe.reg.NotFoundGrace > 0 {
+		return pe.reg.NotFoundGrace
+	}
+	return defaultNotFoundGrace
 }
 
 func (j *Jobs) save(job model.Job, creds []byte) {

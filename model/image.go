@@ -54,52 +54,16 @@ type Image struct {
 	// Native holds cloud-specific fields worth showing (block devices, guest
 	// id, checksum, ...), as strings.
 	Native map[string]string
+	// Meta is the gateway's overlay of the image, set by the gateway's
+	// catalog (never by drivers); nil when it keeps nothing. Name and
+	// Description above already include its Name and Description.
+	Meta *ImageMeta
 }
 
 // Terminal reports whether the image's state will not change on its own.
 func (i Image) Terminal() bool {
 	switch strings.ToUpper(i.State) {
 	case ImagePending, "QUEUED", "SAVING", "IMPORTING", "UPLOADING", "CREATING":
-		return false
-	}
-	return true
-}
-
-// ImageQuery selects images. Drivers push down what their cloud filters
-// natively; the gateway applies the rest with Match.
-type ImageQuery struct {
-	IDs          []string // only these ids
-	OwnerID      string   // exact; "self" means the caller's own cloud identity
-	Architecture string   // exact
-	Name         string   // exact, case-sensitive
-	State        string   // case-insensitive
-}
-
-// Match reports whether img satisfies every filter of q. An OwnerID of "self"
-// is not checked here: only a driver knows the caller's identity.
-func (q ImageQuery) Match(img Image) bool {
-	if len(q.IDs) > 0 {
-		found := false
-		for _, id := range q.IDs {
-			if id == img.ID {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	if q.OwnerID != "" && q.OwnerID != "self" && q.OwnerID != img.OwnerID {
-		return false
-	}
-	if q.Architecture != "" && q.Architecture != img.Architecture {
-		return false
-	}
-	if q.Name != "" && q.Name != img.Name {
-		return false
-	}
-	if q.State != "" && !strings.EqualFold(q.State, img.State) {
 		return false
 	}
 	return true
@@ -142,8 +106,14 @@ type CloneImage struct {
 type ExportRequest struct {
 	// Path is the destination, in the front's terms (a Manta path for
 	// CloudAPI). The driver or the gateway's object directory decides where
-	// it really lands.
+	// it really lands. A Path ending in "/" (or naming a directory) gets
+	// FileName appended.
 	Path string
+	// FileName is the base file name used when Path is a directory.
+	FileName string
+	// Manifest is the front's description of the image, written beside the
+	// image file when the gateway exports to its own directory.
+	Manifest []byte
 }
 
 // ExportResult says where an export landed.

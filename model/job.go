@@ -27,8 +27,9 @@ type Job struct {
 	Provider string
 	// Target is the native id of the resource the job drives (the new image).
 	Target string
-	// Account is the CloudAPI login that started the job, if any.
-	Account  string
+	// Caller is the keyed hash of the credentials that started the job
+	// (never the credentials themselves).
+	Caller   string
 	State    string // JobRunning, JobSucceeded, JobFailed
 	Error    string // why it failed
 	Attempts int    // polls so far

@@ -9,6 +9,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,10 @@ import (
 const KeyFile = "secret.key"
 
 // Box seals and opens credentials with AES-256-GCM.
-type Box struct{ aead cipher.AEAD }
+type Box struct {
+	aead cipher.AEAD
+	mac  []byte // key of Identity, derived from the data key
+}
 
 // Load returns the Box of a data directory, creating its key on first use.
 // An empty dataDir gives an ephemeral key: what it seals cannot be opened
@@ -76,7 +80,8 @@ func newBox(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	mk := sha256.Sum256(append([]byte("imagegw identity\x00"), key...))
+	return &Box{aead: aead, mac: mk[:]}, nil
 }
 
 // Seal encrypts c; empty credentials seal to nil.

@@ -21,7 +21,6 @@ import (
 	"github.com/imagegw/imagegw/api"
 	"github.com/imagegw/imagegw/api/cloudapi/apiversion"
 	"github.com/imagegw/imagegw/api/cloudapi/httpsig"
-	"github.com/imagegw/imagegw/api/cloudapi/ids"
 	"github.com/imagegw/imagegw/api/server"
 	"github.com/imagegw/imagegw/gateway"
 	"github.com/imagegw/imagegw/model"
@@ -30,7 +29,27 @@ import (
 // MaxBody is the largest request body accepted (413 RequestTooLarge).
 const MaxBody = 100000
 
-func init() { server.AddFront(Mount) }
+func init() {
+	server.AddFront(Mount)
+	gateway.RegisterSection(Section, func() any { return new(Config) })
+}
+
+// Section is the front's top-level configuration key.
+const Section = "cloudapi"
+
+// Config is the front's section of the gateway's configuration:
+//
+//	cloudapi:
+//	  datacenters:                   # provider name → the URL it is served at
+//	    mock: http://127.0.0.1:3001
+//	    test1: http://127.0.0.1:3002
+//
+// A request arriving on a datacenter's URL authority (host:port) selects
+// that provider; `triton datacenters` lists them. Each needs its own
+// authority.
+type Config struct {
+	Datacenters map[string]string `yaml:"datacenters"`
+}
 
 // Options configure the front.
 type Options struct {
@@ -44,9 +63,8 @@ type Front struct {
 	gw       *gateway.Gateway
 	log      *slog.Logger
 	accts    *accounts.Store
-	ids      *ids.Mapper
-	meta     *overlay
 	verifier *httpsig.Verifier
+	answers  *api.Answers
 	// datacenters are provider name → CloudAPI URL, and authority → name.
 	datacenters map[string]string
 	byAuthority map[string]string
@@ -92,10 +110,15 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &Front{gw: gw, log: opts.Logger, accts: accounts.New(gw.Store(), gw.Secrets()), ids: ids.NewMapper(gw.Store()),
-		meta: &overlay{st: gw.Store()}, datacenters: map[string]string{}, byAuthority: map[string]string{}}
+	f := &Front{gw: gw, log: opts.Logger, accts: accounts.New(gw.Store(), gw.Secrets()),
+		datacenters: map[string]string{}, byAuthority: map[string]string{}}
 	f.verifier = &httpsig.Verifier{Keys: f.accts, Now: opts.Now}
-	for name, raw := range gw.Config().CloudAPI.Datacenters {
+	f.answers = api.NewAnswers(api.DefaultAnswerBudget)
+	var cfg Config
+	if err := gw.Config().DecodeSection(Section, &cfg); err != nil {
+		f.log.Error("cloudapi: ignoring the cloudapi section", "err", err)
+	}
+	for name, raw := range cfg.Datacenters {
 		name = strings.ToLower(name)
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {

@@ -2,7 +2,8 @@ package cloudapi
 
 import (
 	"cmp"
-	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/imagegw/imagegw/api/cloudapi/ids"
 	"github.com/imagegw/imagegw/gateway"
 	"github.com/imagegw/imagegw/model"
 )
@@ -76,7 +76,7 @@ func cloudState(s string) string {
 
 // owner returns the CloudAPI owner of an image and whether it is the
 // caller.
-func (c *call) owner(img model.Image, m imageMeta) (string, bool) {
+func (c *call) owner(img model.Image, m model.ImageMeta) (string, bool) {
 	creds := c.acct.CredentialsFor(c.target.Driver)
 	if m.Creator != "" && m.Creator != c.login {
 		// made through the gateway by another account (which may share
@@ -97,7 +97,7 @@ func (c *call) owner(img model.Image, m imageMeta) (string, bool) {
 	if c.owners == nil {
 		c.owners = map[string]string{}
 	}
-	u := ids.UUID(c.target.Driver, c.target.Provider, ids.Owners, img.OwnerID)
+	u := gateway.SchemeUUID.ID(c.target.Driver, c.target.Provider, gateway.KindOwners, img.OwnerID)
 	c.owners[img.OwnerID] = u
 	return u, false
 }
@@ -119,17 +119,15 @@ func (c *call) accountID(login string) string {
 	return a.ID
 }
 
-// render builds the Image of a model image with its overlay.
-func (c *call) render(img model.Image, m imageMeta, id string) imageJSON {
+// render builds the Image of a catalog image (its overlay applied).
+func (c *call) render(img model.Image, id string) imageJSON {
+	var m model.ImageMeta
+	if img.Meta != nil {
+		m = *img.Meta
+	}
 	out := imageJSON{ID: id, Name: img.Name, Version: img.Version, OS: strings.ToLower(img.OS),
 		Requirements: map[string]any{}, Description: img.Description, Homepage: m.Homepage, EULA: m.EULA,
 		State: cloudState(img.State), Origin: m.Origin}
-	if m.Name != nil {
-		out.Name = *m.Name
-	}
-	if m.Description != nil {
-		out.Description = *m.Description
-	}
 	// The cloud's own version first (spec decision 8), then the one the
 	// gateway recorded at create or update time, then 1.0.0.
 	out.Version = cmp.Or(img.Version, m.Version, "1.0.0")
@@ -243,77 +241,86 @@ func (c *call) imageFilter() (imageFilter, error) {
 	return fl, nil
 }
 
+// cloudStates are the model states of each CloudAPI state the portable
+// query can select ("unactivated" is everything else: the front filters).
+var cloudStates = map[string][]string{
+	"active":   {model.ImageAvailable},
+	"creating": {model.ImagePending, "QUEUED", "SAVING", "CREATING", "IMPORTING", "UPLOADING"},
+	"failed":   {model.ImageFailed},
+	"disabled": {model.ImageDisabled, "DEPRECATED", "UNAVAILABLE"},
+}
+
+// pushdown is the part of a ListImages filter the gateway's query answers;
+// the front checks the rest (owner and public depend on the account) on
+// what it renders.
+func (fl imageFilter) pushdown() model.ImageQuery {
+	q := model.ImageQuery{States: cloudStates[fl.state]}
+	switch {
+	case strings.HasPrefix(fl.name, "~"):
+		q.NamePattern = "*" + fl.name[1:] + "*"
+	case fl.name != "":
+		q.Name = fl.name
+	}
+	return q
+}
+
 func (f *Front) listImages(c *call) error {
 	fl, err := c.imageFilter()
 	if err != nil {
 		return err
 	}
+	limit, offset := 0, 0
+	for _, p := range []struct {
+		name string
+		dst  *int
+		min  int
+		max  int
+	}{{"limit", &limit, 1, model.MaxLimit}, {"offset", &offset, 0, 1 << 30}} {
+		if !c.in.has(p.name) {
+			continue
+		}
+		n, err := strconv.Atoi(c.in.str(p.name))
+		if err != nil || n < p.min || n > p.max {
+			return invalidArg(p.name + " must be a number from " + strconv.Itoa(p.min) + " to " + strconv.Itoa(p.max) + ", not " + c.in.str(p.name))
+		}
+		*p.dst = n
+	}
 	sess, err := c.session()
 	if err != nil {
 		return err
 	}
-	ctx := c.r.Context()
-	imgs, err := sess.ListImages(ctx, model.ImageQuery{})
+	p, err := sess.QueryImages(c.r.Context(), fl.pushdown(), model.ListOptions{})
 	if err != nil {
 		return err
 	}
-	metas, err := f.meta.all(ctx, c.target.Driver, c.target.Provider)
-	if err != nil {
-		return err
+	if p.Warning != "" {
+		c.w.Header().Set("Warning", p.Warning)
 	}
-	natives := make([]string, len(imgs))
-	for i, img := range imgs {
-		natives[i] = img.ID
+	key := ""
+	if p.Generation != 0 {
+		key = fmt.Sprintf("images|%s|%d|%s", c.login, p.Generation, c.r.URL.Query().Encode())
 	}
-	uuids, err := f.ids.Map(ctx, c.target.Driver, c.target.Provider, ids.Images, natives...)
-	if err != nil {
-		return err
-	}
-	out := make([]imageJSON, 0, len(imgs))
-	for i, img := range imgs {
-		if j := c.render(img, metas[img.ID], uuids[i]); fl.match(j) {
-			out = append(out, j)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].PublishedAt != out[j].PublishedAt {
-			return out[i].PublishedAt < out[j].PublishedAt
-		}
-		return out[i].ID < out[j].ID
-	})
-	return sendList(c, out)
-}
-
-// resolveImage returns the native id of a CloudAPI image id in sess's
-// provider: a recorded mapping, a native UUID, or a recomputation by
-// listing. Anything else is 404.
-func (c *call) resolveImage(ctx context.Context, sess *gateway.Session, id string) (string, error) {
-	nf := notFound("image " + id + " not found")
-	if !ids.IsUUID(id) {
-		return "", nf
-	}
-	t := sess.Target
-	if n, ok, err := c.f.ids.Resolve(ctx, t.Driver, t.Provider, ids.Images, id); err != nil || ok {
-		return n, err
-	}
-	if _, err := sess.GetImage(ctx, id); err == nil {
-		return id, nil
-	} else if !model.IsNotFound(err) && model.CodeOf(err) != model.InvalidArgument {
-		return "", err
-	}
-	imgs, err := sess.ListImages(ctx, model.ImageQuery{})
-	if err != nil {
-		return "", err
-	}
-	for _, img := range imgs {
-		if ids.UUID(t.Driver, t.Provider, ids.Images, img.ID) == strings.ToLower(id) {
-			if _, err := c.f.ids.Map(ctx, t.Driver, t.Provider, ids.Images, img.ID); err != nil {
-				return "", err
+	return c.sendKeyed(http.StatusOK, key, func(w io.Writer) error {
+		out := make([]imageJSON, 0, p.Len())
+		uuid := sess.IDs(p.Listing(), gateway.SchemeUUID)
+		for i := range p.Len() {
+			img := p.At(i)
+			if j := c.render(*img, uuid(img.ID)); fl.match(j) {
+				out = append(out, j)
 			}
-			return img.ID, nil
 		}
-	}
-	return "", nf
+		sort.Slice(out, func(i, j int) bool {
+			if out[i].PublishedAt != out[j].PublishedAt {
+				return out[i].PublishedAt < out[j].PublishedAt
+			}
+			return out[i].ID < out[j].ID
+		})
+		out = out[min(offset, len(out)):]
+		if limit > 0 {
+			out = out[:min(limit, len(out))]
+		}
+		return writeList(w, out)
+	})
 }
 
 // loadImage resolves and fetches the image of the {id} path variable.
@@ -323,7 +330,10 @@ func (c *call) loadImage() (string, model.Image, error) {
 		return "", model.Image{}, err
 	}
 	id := strings.ToLower(mux.Vars(c.r)["id"])
-	native, err := c.resolveImage(c.r.Context(), sess, id)
+	native, err := sess.ResolveImage(c.r.Context(), gateway.SchemeUUID, id)
+	if model.IsNotFound(err) {
+		return "", model.Image{}, notFound("image " + id + " not found")
+	}
 	if err != nil {
 		return "", model.Image{}, err
 	}
@@ -334,24 +344,12 @@ func (c *call) loadImage() (string, model.Image, error) {
 	return id, img, err
 }
 
-func (c *call) renderByID(img model.Image, id string) (imageJSON, error) {
-	m, err := c.f.meta.get(c.r.Context(), c.target.Driver, c.target.Provider, img.ID)
-	if err != nil {
-		return imageJSON{}, err
-	}
-	return c.render(img, m, id), nil
-}
-
 func (f *Front) getImage(c *call) error {
 	id, img, err := c.loadImage()
 	if err != nil {
 		return err
 	}
-	j, err := c.renderByID(img, id)
-	if err != nil {
-		return err
-	}
-	return c.sendJSON(http.StatusOK, j)
+	return c.sendJSON(http.StatusOK, c.render(img, id))
 }
 
 func (f *Front) deleteImage(c *call) error {
@@ -361,9 +359,6 @@ func (f *Front) deleteImage(c *call) error {
 	}
 	if err := c.sess.DeleteImage(c.r.Context(), img.ID); err != nil {
 		return err
-	}
-	if err := f.meta.remove(c.r.Context(), c.target.Driver, c.target.Provider, img.ID); err != nil {
-		f.log.Warn("cloudapi: removing image metadata", "image", img.ID, "err", err)
 	}
 	c.sendEmpty(http.StatusNoContent)
 	return nil
@@ -401,43 +396,6 @@ func (f *Front) postImages(c *call) error {
 	default:
 		return invalidArg("action " + a + " is not a valid argument")
 	}
-}
-
-// resolveMachine returns the native instance id of a machine UUID or
-// native id, or 404.
-func (c *call) resolveMachine(ctx context.Context, sess *gateway.Session, machine string) (string, error) {
-	t := sess.Target
-	nf := notFound("machine " + machine + " not found")
-	if ids.IsUUID(machine) {
-		if n, ok, err := c.f.ids.Resolve(ctx, t.Driver, t.Provider, ids.Instances, machine); err != nil || ok {
-			return n, err
-		}
-		insts, err := sess.ListInstances(ctx)
-		if model.CodeOf(err) == model.Unimplemented {
-			return machine, nil // the driver will say whether it exists
-		}
-		if err != nil {
-			return "", err
-		}
-		for _, in := range insts {
-			if ids.UUID(t.Driver, t.Provider, ids.Instances, in.ID) == strings.ToLower(machine) {
-				_, err := c.f.ids.Map(ctx, t.Driver, t.Provider, ids.Instances, in.ID)
-				return in.ID, err
-			}
-		}
-		return "", nf
-	}
-	in, err := sess.GetInstance(ctx, machine)
-	switch model.CodeOf(err) {
-	case model.OK:
-		_, err := c.f.ids.Map(ctx, t.Driver, t.Provider, ids.Instances, in.ID)
-		return in.ID, err
-	case model.Unimplemented:
-		return machine, nil
-	case model.NotFound:
-		return "", nf
-	}
-	return "", err
 }
 
 // partialImage is CreateImageFromMachine's 201 body.
@@ -482,38 +440,26 @@ func (f *Front) createImage(c *call) error {
 	}
 	ctx := c.r.Context()
 	machine := c.in.str("machine")
-	inst, err := c.resolveMachine(ctx, sess, machine)
+	inst, err := sess.ResolveInstance(ctx, gateway.SchemeUUID, machine)
 	if err != nil {
 		return err
 	}
 	name, version, desc := c.in.str("name"), c.in.str("version"), c.in.str("description")
 	img, job, err := sess.CreateImage(ctx, model.CreateImage{InstanceID: inst, Name: name, Description: desc},
-		gateway.JobMeta{Account: c.login, Params: map[string]string{"name": name, "version": version, "machine": machine}})
+		gateway.JobMeta{Params: map[string]string{"name": name, "version": version, "machine": machine},
+			Meta: func(m *model.ImageMeta) {
+				m.Version, m.Homepage, m.EULA, m.Tags, m.Creator = version, c.in.str("homepage"), c.in.str("eula"), tags, c.login
+			}})
 	if model.IsNotFound(err) {
 		return notFound("machine " + machine + " not found")
 	}
 	if err != nil {
 		return err
 	}
-	feats := sess.Capabilities().Features
-	if _, err := f.meta.update(ctx, c.target.Driver, c.target.Provider, img.ID, func(m *imageMeta) {
-		m.Version, m.Homepage, m.EULA, m.Tags, m.Creator = version, c.in.str("homepage"), c.in.str("eula"), tags, c.login
-		if !feats.CreateName && img.Name != name {
-			m.Name = &name
-		}
-		if !feats.CreateDescription && desc != "" && img.Description != desc {
-			m.Description = &desc
-		}
-	}); err != nil {
-		return err
-	}
-	uuids, err := f.ids.Map(ctx, c.target.Driver, c.target.Provider, ids.Images, img.ID)
-	if err != nil {
-		return err
-	}
-	c.w.Header().Set("Location", "/"+c.login+"/images/"+uuids[0])
+	id := sess.ID(gateway.SchemeUUID, gateway.KindImages, img.ID)
+	c.w.Header().Set("Location", "/"+c.login+"/images/"+id)
 	c.w.Header().Set("x-joyent-jobid", job.ID)
-	return c.sendJSON(http.StatusCreated, partialImage{ID: uuids[0], Name: name, Version: version,
+	return c.sendJSON(http.StatusCreated, partialImage{ID: id, Name: name, Version: version,
 		Requirements: map[string]any{}, Owner: c.acct.ID, State: "creating", Description: desc,
 		Homepage: c.in.str("homepage"), EULA: c.in.str("eula"), Tags: tags})
 }
@@ -554,28 +500,7 @@ func (f *Front) updateImage(c *call) error {
 	if name != nil && *name == "" {
 		return invalidArg("name must not be empty")
 	}
-	native := c.sess.Capabilities().Update
-	if native && (name != nil || desc != nil) {
-		if img, err = c.sess.UpdateImage(ctx, img.ID, model.ImageUpdate{Name: name, Description: desc}); err != nil {
-			return err
-		}
-	}
-	m, err := f.meta.update(ctx, c.target.Driver, c.target.Provider, img.ID, func(m *imageMeta) {
-		if native {
-			if name != nil {
-				m.Name = nil
-			}
-			if desc != nil {
-				m.Description = nil
-			}
-		} else {
-			if name != nil {
-				m.Name = name
-			}
-			if desc != nil {
-				m.Description = desc
-			}
-		}
+	img, err = c.sess.UpdateImageMeta(ctx, img.ID, model.ImageUpdate{Name: name, Description: desc}, func(m *model.ImageMeta) {
 		if v := c.in.optStr("version"); v != nil {
 			m.Version = *v
 		}
@@ -592,7 +517,7 @@ func (f *Front) updateImage(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.sendJSON(http.StatusOK, c.render(img, m, id))
+	return c.sendJSON(http.StatusOK, c.render(img, id))
 }
 
 func (f *Front) cloneImage(c *call) error {
@@ -602,28 +527,16 @@ func (f *Front) cloneImage(c *call) error {
 	}
 	ctx := c.r.Context()
 	img, _, err := c.sess.CloneImage(ctx, model.CloneImage{SourceImageID: src.ID},
-		gateway.JobMeta{Account: c.login, Params: map[string]string{"source": id}})
+		gateway.JobMeta{Params: map[string]string{"source": id}, Meta: func(m *model.ImageMeta) {
+			m.Creator, m.Origin, m.ACL = c.login, id, nil
+			if m.Version == "" {
+				m.Version = src.Version
+			}
+		}})
 	if err != nil {
 		return err
 	}
-	srcMeta, err := f.meta.get(ctx, c.target.Driver, c.target.Provider, src.ID)
-	if err != nil {
-		return err
-	}
-	m, err := f.meta.update(ctx, c.target.Driver, c.target.Provider, img.ID, func(m *imageMeta) {
-		*m = imageMeta{Name: srcMeta.Name, Description: srcMeta.Description, Version: srcMeta.Version,
-			Homepage: srcMeta.Homepage, EULA: srcMeta.EULA, Tags: srcMeta.Tags, Creator: c.login, Origin: id}
-		if m.Version == "" {
-			m.Version = src.Version
-		}
-	})
-	if err != nil {
-		return err
-	}
-	j, err := c.renderNew(ctx, img, m)
-	if err != nil {
-		return err
-	}
+	j := c.render(img, c.sess.ID(gateway.SchemeUUID, gateway.KindImages, img.ID))
 	j.ACL = &[]string{}
 	return c.sendJSON(http.StatusOK, j)
 }
@@ -635,7 +548,7 @@ func (f *Front) importImage(c *call) error {
 		}
 	}
 	id, dc := strings.ToLower(c.in.str("id")), strings.ToLower(c.in.str("datacenter"))
-	if !ids.IsUUID(id) {
+	if !gateway.IsUUID(id) {
 		return invalidArg("id " + c.in.str("id") + " is not a UUID")
 	}
 	pc, err := f.gw.ProviderConfig(dc)
@@ -651,49 +564,29 @@ func (f *Front) importImage(c *call) error {
 	if err != nil {
 		return err
 	}
-	native, err := c.resolveImage(ctx, src, id)
+	native, err := src.ResolveImage(ctx, gateway.SchemeUUID, id)
+	if model.IsNotFound(err) {
+		return notFound("image " + id + " not found")
+	}
 	if err != nil {
 		return err
 	}
-	if ids.IsUUID(native) {
+	if gateway.IsUUID(native) {
 		if _, err := sess.GetImage(ctx, native); err == nil {
 			return newErr(http.StatusConflict, "ImageUuidAlreadyExists", "image "+native+" already exists in "+c.target.Provider)
 		}
 	}
 	img, _, err := sess.CopyImage(ctx, dc, native, "", "",
-		gateway.JobMeta{Account: c.login, Params: map[string]string{"source": id, "datacenter": dc}})
+		gateway.JobMeta{Params: map[string]string{"source": id, "datacenter": dc}, Meta: func(m *model.ImageMeta) {
+			if m.Creator == "" {
+				m.Creator = c.login
+			}
+		}})
 	if model.CodeOf(err) == model.AlreadyExists {
 		return newErr(http.StatusConflict, "ImageUuidAlreadyExists", model.MessageOf(err))
 	}
 	if err != nil {
 		return err
 	}
-	srcMeta, err := f.meta.get(ctx, pc.Driver, dc, native)
-	if err != nil {
-		return err
-	}
-	m, err := f.meta.update(ctx, c.target.Driver, c.target.Provider, img.ID, func(m *imageMeta) {
-		*m = srcMeta
-		if m.Creator == "" {
-			m.Creator = c.login
-		}
-	})
-	if err != nil {
-		return err
-	}
-	j, err := c.renderNew(ctx, img, m)
-	if err != nil {
-		return err
-	}
-	return c.sendJSON(http.StatusOK, j)
-}
-
-// renderNew renders an image the gateway just made (a clone, an import),
-// recording its UUID.
-func (c *call) renderNew(ctx context.Context, img model.Image, m imageMeta) (imageJSON, error) {
-	uuids, err := c.f.ids.Map(ctx, c.target.Driver, c.target.Provider, ids.Images, img.ID)
-	if err != nil {
-		return imageJSON{}, err
-	}
-	return c.render(img, m, uuids[0]), nil
+	return c.sendJSON(http.StatusOK, c.render(img, sess.ID(gateway.SchemeUUID, gateway.KindImages, img.ID)))
 }

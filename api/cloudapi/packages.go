@@ -9,7 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/imagegw/imagegw/api/cloudapi/apiversion"
-	"github.com/imagegw/imagegw/api/cloudapi/ids"
+	"github.com/imagegw/imagegw/gateway"
 	"github.com/imagegw/imagegw/model"
 )
 
@@ -80,17 +80,9 @@ func (c *call) packages() ([]packageJSON, error) {
 	if err != nil {
 		return nil, err
 	}
-	natives := make([]string, len(hps))
-	for i, hp := range hps {
-		natives[i] = hp.ID
-	}
-	uuids, err := c.f.ids.Map(ctx, c.target.Driver, c.target.Provider, ids.Packages, natives...)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]packageJSON, len(hps))
 	for i, hp := range hps {
-		out[i] = c.toPackage(hp, uuids[i])
+		out[i] = c.toPackage(hp, sess.ID(gateway.SchemeUUID, gateway.KindPackages, hp.ID))
 	}
 	return out, nil
 }
@@ -223,7 +215,7 @@ func (f *Front) getPackage(c *call) error {
 	var best *packageJSON
 	for i := range all {
 		p := &all[i]
-		if ids.IsUUID(key) {
+		if gateway.IsUUID(key) {
 			if p.ID == strings.ToLower(key) {
 				best = p
 				break

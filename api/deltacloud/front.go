@@ -39,7 +39,32 @@ type Front struct {
 	gw      *gateway.Gateway
 	log     *slog.Logger
 	trusted []string
+	cfg     Config
+	answers *api.Answers
 }
+
+// Section is the front's top-level configuration key.
+const Section = "deltacloud"
+
+// Config is the front's section of the gateway's configuration:
+//
+//	deltacloud:
+//	  max_profile_links: 32   # in lists, past this many fitting profiles an
+//	                          # image links to the profile collection instead
+//	  answer_cache: 64MiB     # memory for encoded list answers (bytes)
+type Config struct {
+	MaxProfileLinks int `yaml:"max_profile_links"`
+	AnswerCache     int `yaml:"answer_cache"`
+}
+
+func (c Config) maxProfileLinks() int {
+	if c.MaxProfileLinks <= 0 {
+		return 32
+	}
+	return c.MaxProfileLinks
+}
+
+func init() { gateway.RegisterSection(Section, func() any { return new(Config) }) }
 
 // Register mounts the front's routes under /api on r. Requests must pass
 // api.StripMatrix first, so that /api;driver=x/images routes as /api/images.
@@ -48,6 +73,14 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	f := &Front{gw: gw, log: opts.Logger, trusted: opts.TrustedProxies}
+	if err := gw.Config().DecodeSection(Section, &f.cfg); err != nil {
+		f.log.Error("deltacloud: ignoring the deltacloud section", "err", err) // checked when the config loaded
+	}
+	budget := f.cfg.AnswerCache
+	if budget <= 0 {
+		budget = api.DefaultAnswerBudget
+	}
+	f.answers = api.NewAnswers(budget)
 	routes := []struct {
 		path    string
 		methods map[string]handler

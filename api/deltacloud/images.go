@@ -1,15 +1,16 @@
 package deltacloud
 
 import (
-	"cmp"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"mime"
 	"net/http"
-	"slices"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ import (
 func gatewaySel(d, p string) gateway.Selection { return gateway.Selection{Driver: d, Provider: p} }
 
 type ref struct {
-	ID   string `json:"id"`
+	ID   string `json:"id,omitempty"`
 	Href string `json:"href"`
 	Rel  string `json:"rel,omitempty"`
 }
@@ -84,6 +85,10 @@ func (v imageView) xml(x *render.XML) {
 	}
 	x.Start("hardware_profiles")
 	for _, p := range v.profiles {
+		if p.ID == "" { // a link to the profiles that fit (lists, past max_profile_links)
+			x.Empty("hardware_profiles", render.A("rel", p.Rel), render.A("href", p.Href))
+			continue
+		}
 		x.Empty("hardware_profile", render.A("rel", p.Rel), render.A("id", p.ID), render.A("href", p.Href))
 	}
 	x.End()
@@ -143,46 +148,145 @@ func profileIDs(c *call, sess *gateway.Session) ([]string, error) {
 	return ids, nil
 }
 
+// listQuery parses GET /api/images' filters (owner_id, architecture, name,
+// state) and the extensions limit, marker, sort and search; a bad value is
+// InvalidArgument naming the parameter.
+func listQuery(q url.Values) (model.ImageQuery, model.ListOptions, error) {
+	iq := model.ImageQuery{OwnerID: q.Get("owner_id"), Architecture: q.Get("architecture"), Name: q.Get("name"),
+		State: q.Get("state"), Search: q.Get("search")}
+	var o model.ListOptions
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > model.MaxLimit {
+			return iq, o, model.Errorf(model.InvalidArgument, "limit must be a number from 1 to %d, not %q", model.MaxLimit, v)
+		}
+		o.Limit = n
+	}
+	o.Cursor = q.Get("marker")
+	keys, err := model.ParseSort(q.Get("sort"))
+	if err != nil {
+		return iq, o, err
+	}
+	o.Sort = keys
+	if keys == nil {
+		// Deltacloud's order: owner, then description, then id
+		o.Sort = []model.SortKey{{Field: model.SortOwner}, {Field: model.SortDescription}}
+	}
+	return iq, o, nil
+}
+
+// nextHref is the URL of the page after p, or "".
+func (c *call) nextHref(p *gateway.ImagePage) string {
+	if p.NextCursor == "" {
+		return ""
+	}
+	q := c.r.URL.Query()
+	q.Set("marker", p.NextCursor)
+	if _, ok := q["format"]; !ok && c.format != fmtXML {
+		q.Set("format", c.format)
+	}
+	return c.href("images") + "?" + q.Encode()
+}
+
 func (f *Front) listImages(c *call) error {
+	iq, o, err := listQuery(c.r.URL.Query())
+	if err != nil {
+		return err
+	}
 	sess, err := c.session()
 	if err != nil {
 		return err
 	}
-	q := c.r.URL.Query()
-	imgs, err := sess.ListImages(c.r.Context(), model.ImageQuery{
-		OwnerID: q.Get("owner_id"), Architecture: q.Get("architecture"), Name: q.Get("name"), State: q.Get("state")})
+	p, err := sess.QueryImages(c.r.Context(), iq, o)
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(imgs, func(a, b model.Image) int {
-		return cmp.Or(cmp.Compare(a.OwnerID, b.OwnerID), cmp.Compare(a.Description, b.Description), cmp.Compare(a.ID, b.ID))
-	})
+	if p.Warning != "" {
+		c.w.Header().Set("Warning", p.Warning)
+	}
 	var all []string
-	if slices.ContainsFunc(imgs, func(i model.Image) bool { return i.HardwareProfiles == nil }) {
-		if all, err = profileIDs(c, sess); err != nil {
-			return err
+	for i := range p.Len() {
+		if p.At(i).HardwareProfiles == nil {
+			if all, err = profileIDs(c, sess); err != nil {
+				return err
+			}
+			break
 		}
 	}
-	return c.send(http.StatusOK, func(x *render.XML) {
+	next := c.nextHref(&p)
+	if next != "" {
+		c.w.Header().Add("Link", "<"+next+`>; rel="next"`)
+	}
+	key := ""
+	if p.Generation != 0 {
+		q := c.r.URL.Query()
+		q.Del("format")
+		key = fmt.Sprintf("images|%s|%s|%d|%x|%s", c.format, c.base, p.Generation, profilesKey(all), q.Encode())
+	}
+	return c.sendKeyed(http.StatusOK, key, func(x *render.XML) {
 		x.Start("images")
-		for i, img := range imgs {
-			c.imageView(img, all).xml(x)
+		for i := range p.Len() {
+			c.listView(p.At(i), all).xml(x)
 			if i%256 == 255 {
 				x.Flush()
 			}
 		}
+		if next != "" {
+			x.Empty("link", render.A("rel", "next"), render.A("href", next))
+		}
 		x.End()
 	}, func(w io.Writer) error {
-		return render.JSONList(w, "images", imgs, func(img model.Image) any {
-			return map[string]any{"image": c.imageView(img, all).json()}
-		})
+		return render.JSONPage(w, "images", p.Len(), func(i int) any {
+			return map[string]any{"image": c.listView(p.At(i), all).json()}
+		}, next)
 	}, "Images", func(h *render.HTML) {
 		h.Header("id", "name", "description", "owner_id", "architecture", "state")
-		for _, img := range imgs {
+		for i := range p.Len() {
+			img := p.At(i)
 			h.Row(c.href("images", img.ID), img.ID, img.Name, img.Description, img.OwnerID, img.Architecture, strings.ToUpper(img.State))
 		}
 		h.Raw("</table>")
+		if next != "" {
+			h.Raw("<p>")
+			h.Link(next, "next page")
+			h.Raw("</p>")
+		}
 	})
+}
+
+// profilesKey summarizes the profile ids images without their own list
+// link to, for answer keys.
+func profilesKey(ids []string) []byte {
+	if ids == nil {
+		return nil
+	}
+	h := fnv.New64a()
+	for _, id := range ids {
+		h.Write([]byte(id))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+// listView is an image as lists show it: past max_profile_links profiles,
+// a link to the profiles that fit instead of each of them (the single
+// image keeps the full list).
+func (c *call) listView(img *model.Image, all []string) imageView {
+	ids := img.HardwareProfiles
+	if ids == nil {
+		ids = all
+	}
+	if len(ids) <= c.f.cfg.maxProfileLinks() {
+		return c.imageView(*img, all)
+	}
+	v := c.imageView(model.Image{ID: img.ID}, nil)
+	v.img = *img
+	href := c.href("hardware_profiles")
+	if img.Architecture != "" {
+		href += "?architecture=" + url.QueryEscape(img.Architecture)
+	}
+	v.profiles = []ref{{ID: "", Href: href, Rel: "hardware_profiles"}}
+	return v
 }
 
 func (f *Front) sendImage(c *call, status int, sess *gateway.Session, img model.Image) error {

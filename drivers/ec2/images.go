@@ -162,6 +162,11 @@ func (d *Driver) getRaw(ctx context.Context, id, what string) (*types.Image, err
 // CreateImage makes an image from an EBS-backed instance and returns it at
 // once as PENDING. EC2 requires a name: the default is
 // "<instance>-<UTC timestamp>". Option no_reboot=true skips the reboot.
+//
+// It does not wait for DescribeImages to see the new image: EC2 is
+// eventually consistent and may answer InvalidAMIID.NotFound for a while,
+// which the job runner takes as "not visible yet" for the driver's
+// NotFoundGrace.
 func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.Image, error) {
 	if req.InstanceID == "" {
 		return model.Image{}, model.Errorf(model.InvalidArgument, "instance_id is required")
@@ -201,7 +206,6 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	if err != nil {
 		return model.Image{}, mapError(err, "creating an image of "+req.InstanceID)
 	}
-	d.awaitVisible(ctx, aws.ToString(out.ImageId))
 	img := model.Image{
 		ID:          aws.ToString(out.ImageId),
 		Name:        name,
@@ -217,24 +221,6 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	img.OS = osOf(inst.Platform, aws.ToString(inst.PlatformDetails))
 	img.HardwareProfiles = d.fitter(ctx)(img.Architecture, string(inst.VirtualizationType), string(types.DeviceTypeEbs))
 	return img, nil
-}
-
-// visibleWait bounds the wait for a new image to show in DescribeImages.
-const visibleWait = 20 * time.Second
-
-// awaitVisible waits, with the SDK's ImageExists waiter, until a new image
-// shows in DescribeImages. EC2 is eventually consistent: right after
-// CreateImage or CopyImage it may still answer InvalidAMIID.NotFound, which
-// the gateway's job would take for an image that vanished. The first call
-// normally sees the image, so this rarely waits. If the image stays
-// invisible the creation still succeeded: it is logged, not failed.
-func (d *Driver) awaitVisible(ctx context.Context, id string) {
-	w := ec2.NewImageExistsWaiter(d.client, func(o *ec2.ImageExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 2*time.Second
-	})
-	if err := w.Wait(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}}, visibleWait); err != nil {
-		d.p.log.WarnContext(ctx, "new image not yet visible in DescribeImages", "image", id, "err", mapError(err, "waiting for image "+id))
-	}
 }
 
 // DeleteImage deregisters an image, and deletes its EBS snapshots too when
@@ -313,7 +299,8 @@ func (d *Driver) UpdateImage(ctx context.Context, id string, u model.ImageUpdate
 // CopyImage copies an image from another region (the source provider, which
 // must be an ec2 provider at the same endpoint) into this one with
 // CopyImage, acting with this driver's credentials. Without a name the copy
-// keeps the source's. It returns at once with the new image PENDING.
+// keeps the source's. It returns at once with the new image PENDING, which
+// DescribeImages may not show yet (see CreateImage).
 func (d *Driver) CopyImage(ctx context.Context, req model.CopyImage) (model.Image, error) {
 	if req.SourceProvider.Driver != "" && req.SourceProvider.Driver != DriverID {
 		return model.Image{}, model.Errorf(model.InvalidArgument, "cannot copy into ec2 from a %s provider", req.SourceProvider.Driver)
@@ -366,7 +353,6 @@ func (d *Driver) copyFrom(ctx context.Context, region, srcID, name, desc string)
 	if err != nil {
 		return model.Image{}, mapError(err, "copying image "+srcID+" from "+region)
 	}
-	d.awaitVisible(ctx, aws.ToString(out.ImageId))
 	img := imageOf(src, d.fitter(ctx))
 	img.ID = aws.ToString(out.ImageId)
 	img.Name, img.Description = name, desc
