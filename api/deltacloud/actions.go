@@ -1,6 +1,7 @@
 package deltacloud
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,7 +33,9 @@ type action struct {
 }
 
 var imageActions = []action{
-	{"update_image", "put", "", []string{"name", "description"}, func(c *call) bool { return c.caps.Update }},
+	// Every driver can be updated: the gateway keeps what the cloud cannot
+	// in its overlay (gateway.Session.UpdateImage).
+	{"update_image", "put", "", []string{"name", "description"}, func(c *call) bool { return true }},
 	{"clone_image", "post", "/clone", []string{"name", "description"}, func(c *call) bool { return c.caps.Clone }},
 	{"copy_image", "post", "/copy", []string{"provider", "name", "description"}, func(c *call) bool { return c.caps.Copy && len(c.copyDestinations()) > 0 }},
 	{"export_image", "post", "/export", []string{"path"}, func(c *call) bool { return c.caps.Export }},
@@ -229,7 +232,9 @@ type exportJSON struct {
 }
 
 // exportImage answers POST /api/images/{id}/export: path is where the
-// export should go, in the driver's terms.
+// export should go, in the driver's terms (or, where the gateway exports to
+// its export_dir, a path under it; a directory or "" gets <id>.<format>
+// and <id>.imgmanifest).
 func (f *Front) exportImage(c *call) error {
 	p, err := actionParams(c.r, "export_image", []string{"path"})
 	if err != nil {
@@ -240,7 +245,26 @@ func (f *Front) exportImage(c *call) error {
 		return err
 	}
 	id := mux.Vars(c.r)["id"]
-	res, err := sess.ExportImage(c.r.Context(), id, model.ExportRequest{Path: p["path"]})
+	if !c.caps.Export {
+		return sess.Unsupported(gateway.CapExportImage)
+	}
+	// Where the gateway exports to its own directory, the manifest beside
+	// the disk file is the image as this front shows it in JSON.
+	img, err := sess.GetImage(c.r.Context(), id)
+	if err != nil {
+		return err
+	}
+	var all []string
+	if img.HardwareProfiles == nil {
+		if all, err = profileIDs(c, sess); err != nil {
+			return err
+		}
+	}
+	manifest, err := json.Marshal(map[string]any{"image": c.imageView(img, all).json()})
+	if err != nil {
+		return err
+	}
+	res, err := sess.ExportImage(c.r.Context(), id, model.ExportRequest{Path: p["path"], FileName: id, Manifest: manifest})
 	if err != nil {
 		return err
 	}

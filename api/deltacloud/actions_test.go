@@ -6,6 +6,8 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,8 @@ import (
 )
 
 // exporter is a test-only driver that can export but neither update,
-// clone nor copy: the actions it gets must be exactly that.
+// clone nor copy: the actions it gets are export, and update through the
+// gateway's overlay.
 type exporter struct{}
 
 func (exporter) Connect(context.Context, model.Credentials) (drivers.Driver, error) {
@@ -130,8 +133,8 @@ func TestActionsAdvertised(t *testing.T) {
 		{"two mock providers: copy too", true, "/api", "/api/images/img1",
 			"owner_id(owner_id) image_name(name) image_description(description) update_image(name,description) clone_image(name,description) copy_image(provider,name,description)",
 			"destroy_image delete ; update_image put ; clone_image post /clone; copy_image post /copy"},
-		{"exporter: export only", true, "/api;driver=exporter", "/api;driver=exporter/images/e1",
-			"export_image(path)", "destroy_image delete ; export_image post /export"},
+		{"exporter: update (the gateway's overlay) and export", true, "/api;driver=exporter", "/api;driver=exporter/images/e1",
+			"update_image(name,description) export_image(path)", "destroy_image delete ; update_image put ; export_image post /export"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +204,14 @@ func TestUpdateImage(t *testing.T) {
 	}
 	if r := do(t, s, req{method: "PUT", path: "/api;driver=exporter/images/e1", headers: form, body: "name=x", auth: true}); r.status != 400 {
 		t.Errorf("update on an unconfigured driver: %d", r.status)
+	}
+	// A driver without a native update is updated in the gateway's overlay.
+	x := newServer(t, twoMocks)
+	if r := do(t, x, req{method: "PATCH", path: "/api;driver=exporter/images/e1", headers: form, body: "name=kept-by-the-gateway", auth: true}); r.status != 200 {
+		t.Fatalf("overlay update: %d %s", r.status, r.body)
+	}
+	if r := do(t, x, req{path: "/api;driver=exporter/images/e1", auth: true}); !strings.Contains(r.body, "<name>kept-by-the-gateway</name>") {
+		t.Errorf("overlay update not shown: %s", r.body)
 	}
 }
 
@@ -343,6 +354,25 @@ func TestExportImage(t *testing.T) {
 	_ = xml.Unmarshal([]byte(m.body), &e)
 	if m.status != 405 || e.Code != "NotSupported" || !strings.Contains(e.Message, "export_image") {
 		t.Errorf("export on mock: %d %+v", m.status, e)
+	}
+
+	// With export_dir, the gateway exports any driver's image there: a
+	// placeholder disk file and the image's JSON as the manifest.
+	dir := t.TempDir()
+	d := newServer(t, "export_dir: "+dir+"\nexport_base_url: https://exports.example/gw\n")
+	if r := do(t, d, req{path: "/api/images/img1", auth: true}); !strings.Contains(r.body, `rel="export_image"`) {
+		t.Errorf("mock with export_dir does not offer export_image:\n%s", r.body)
+	}
+	r = do(t, d, req{method: "POST", path: "/api/images/img1/export?format=json", headers: form, body: "path=/mine/", auth: true})
+	if r.status != 200 || !strings.Contains(r.body, `"base_url":"https://exports.example/gw"`) || !strings.Contains(r.body, `"image_path":"/mine/img1.`) || !strings.Contains(r.body, `"manifest_path":"/mine/img1.imgmanifest"`) {
+		t.Fatalf("export to export_dir: %d %s", r.status, r.body)
+	}
+	manifest, err := os.ReadFile(filepath.Join(dir, "mine", "img1.imgmanifest"))
+	if err != nil || !strings.Contains(string(manifest), `"image":{"id":"img1"`) || !strings.Contains(string(manifest), `"description":"Fedora 10"`) {
+		t.Errorf("manifest %s (%v)", manifest, err)
+	}
+	if r := do(t, d, req{method: "POST", path: "/api/images/img1/export", headers: form, body: "path=../../etc/x", auth: true}); r.status != 400 {
+		t.Errorf("export outside export_dir: %d %s", r.status, r.body)
 	}
 }
 
