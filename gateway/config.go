@@ -59,6 +59,16 @@ type Config struct {
 	// CloudAPI front's `cloudapi:`), kept raw for the front to decode with
 	// DecodeSection. A section no front registered is an error.
 	Sections map[string]yaml.Node `yaml:"-"`
+	// source is the file the configuration came from, for error messages.
+	source string
+}
+
+// at says where a line of the configuration is: "imagegw.yaml line 3".
+func (c Config) at(line int) string {
+	if c.source != "" {
+		return fmt.Sprintf("%s line %d", c.source, line)
+	}
+	return fmt.Sprintf("line %d", line)
 }
 
 var (
@@ -84,6 +94,14 @@ func (c Config) DecodeSection(name string, out any) error {
 	if !ok {
 		return nil
 	}
+	if n.Kind == yaml.MappingNode {
+		known := configkeys.Of(out)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; len(known) > 0 && !slices.Contains(known, k.Value) {
+				return fmt.Errorf("config: %s: %s: %s", c.at(k.Line), name, configkeys.Describe(k.Value, known))
+			}
+		}
+	}
 	b, err := yaml.Marshal(&n)
 	if err != nil {
 		return fmt.Errorf("config: %s: %w", name, err)
@@ -91,7 +109,9 @@ func (c Config) DecodeSection(name string, out any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(out); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config: %s (from line %d): %w", name, n.Line, err)
+		// The section was re-encoded from line n.Line: its line l is the
+		// file's n.Line+l-1.
+		return fmt.Errorf("config: %s (in section %s)", yamlMessage(err, func(l int) string { return c.at(n.Line + l - 1) }), name)
 	}
 	return nil
 }
@@ -143,6 +163,11 @@ func parseConfig(r io.Reader, file string) (Config, error) {
 		return Config{}, fail(root.Line, "the configuration must be a mapping of keys (default_driver, providers, ...)")
 	}
 	known := append(configkeys.Of(Config{}), "providers")
+	sectionsMu.RLock()
+	for name := range sections {
+		known = append(known, name)
+	}
+	sectionsMu.RUnlock()
 	slices.Sort(known)
 	var provNode *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -162,6 +187,7 @@ func parseConfig(r io.Reader, file string) (Config, error) {
 	}
 	cfg := raw.Config
 	cfg.Sections = raw.Sections
+	cfg.source = file
 	if err := cfg.validateSections(); err != nil {
 		return Config{}, err
 	}

@@ -11,6 +11,13 @@ import (
 	"github.com/imagegw/imagegw/store"
 )
 
+// testFront is a front's configuration section, as CloudAPI's.
+type testFront struct {
+	Datacenters map[string]string `yaml:"datacenters"`
+}
+
+func init() { gateway.RegisterSection("testfront", func() any { return &testFront{} }) }
+
 // TestConfigErrorsNameKeyAndLine: a typo in the operator's file is
 // reported with the file, the line, the key and the key meant.
 func TestConfigErrorsNameKeyAndLine(t *testing.T) {
@@ -19,9 +26,11 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		want       []string
 	}{
 		{"top-level typo", "default_driver: mock\ndefualt_provider: mock\n",
-			[]string{"imagegw.yaml line 2", `unknown key "defualt_provider"`, "did you mean default_provider?", "known keys: cloudapi, default_driver"}},
+			[]string{"imagegw.yaml line 2", `unknown key "defualt_provider"`, "did you mean default_provider?", "known keys: catalog_max_images, default_driver", "testfront"}},
+		{"section typo", "testfrnt: {}\n", []string{"imagegw.yaml line 1", "did you mean testfront?"}},
+		{"section value of the wrong type", "default_driver: mock\ntestfront:\n  datacenters: 5\n", []string{"imagegw.yaml line 3: 5 is not a mapping of keys (in section testfront)"}},
 		{"unrelated key", "\n\ncolour: blue\n", []string{"imagegw.yaml line 3", `unknown key "colour"`}},
-		{"nested typo", "cloudapi:\n  datacentres: {}\n", []string{"imagegw.yaml line 2: " + `unknown key "datacentres"`}},
+		{"nested typo", "testfront:\n  datacentres: {}\n", []string{"imagegw.yaml line 2: testfront: " + `unknown key "datacentres" (did you mean datacenters?)`}},
 		{"wrong type", "mock_create_delay: soon\n", []string{"imagegw.yaml line 1: soon is not a duration"}},
 		{"wrong list", "\ntrusted_proxies: 127.0.0.1\n", []string{"line 2", "127.0.0.1 is not a list of strings"}},
 		{"not a mapping", "- a\n- b\n", []string{"imagegw.yaml line 1", "must be a mapping"}},
