@@ -138,6 +138,7 @@ func TestOpenAPI(t *testing.T) {
 		{name: "driver", method: "GET", path: "/api/drivers/mock", status: 200},
 		{name: "images", method: "GET", path: "/api/images", auth: true, status: 200},
 		{name: "images filtered", method: "GET", path: "/api/images?owner_id=fedoraproject&architecture=x86_64", auth: true, status: 200},
+		{name: "400 limit", method: "GET", path: "/api/images?limit=0", auth: true, status: 400, invalid: true},
 		{name: "image", method: "GET", path: "/api/images/img1", auth: true, status: 200},
 		{name: "create JSON", method: "POST", path: "/api/images", ctype: js, body: `{"instance_id":"inst2","description":"d"}`, auth: true, status: 201},
 		{name: "update PUT", method: "PUT", path: "/api/images/img2", ctype: form, body: "name=renamed", auth: true, status: 200},
@@ -174,5 +175,10 @@ func TestOpenAPI(t *testing.T) {
 	}
 	for _, c := range calls {
 		v.do(s.URL, c)
+	}
+	// A page of a longer list links the next one, in the body and in Link.
+	page := v.do(s.URL, apiCall{name: "images paged and sorted", method: "GET", path: "/api/images?limit=1&sort=-name", auth: true, status: 200})
+	if !strings.Contains(page.body, `"next":"`) || !strings.Contains(page.header.Get("Link"), `rel="next"`) {
+		t.Errorf("first page without a next link: Link %q\n%s", page.header.Get("Link"), page.body)
 	}
 }
