@@ -6,7 +6,7 @@ LISTEN  ?= 127.0.0.1:3001
 DATA    ?= ./data
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build run test vet bench bench-go bench-wrk
+.PHONY: build run test vet bench bench-go bench-wrk bench-limit
 # The source revision goes into the binary (imagegw version, /version,
 # imagegw_build_info); GOFLAGS disables Go's own VCS stamping.
 REVISION ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
@@ -44,6 +44,11 @@ bench-go:
 
 bench-wrk:
 	scripts/bench-wrk.sh 10
+
+# bench-limit: imagegw next to a plain net/http server sending the same
+# bytes (docs/benchmarks.md, "limit").
+bench-limit:
+	scripts/bench-limit.sh 5
 
 # test-openstack starts Keystone, Glance, nova-api and a Neutron API from
 # Debian 12 on loopback (scripts/openstack-up.sh: installs them first; needs

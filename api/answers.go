@@ -166,7 +166,7 @@ func AcceptsGzip(r *http.Request) bool {
 func (a *Answers) Send(w http.ResponseWriter, r *http.Request, b Body) error {
 	h := w.Header()
 	if v := h.Values("Vary"); !containsToken(v, "Accept-Encoding") {
-		h.Add("Vary", "Accept-Encoding")
+		h.Set("Vary", strings.Join(append(v, "Accept-Encoding"), ", "))
 	}
 	h.Set("Cache-Control", "max-age=0, private, must-revalidate")
 	cond := r.Method == http.MethodGet || r.Method == http.MethodHead

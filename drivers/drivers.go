@@ -41,6 +41,16 @@ type Driver interface {
 	ListHardwareProfiles(ctx context.Context) ([]model.HardwareProfile, error)
 }
 
+// ImagePager is implemented by drivers whose cloud lists images a page at
+// a time: ListImagesPage returns one page of the images q selects, from
+// the page token (empty: the first page), and the token of the next page
+// (empty: that was the last). The gateway's catalog walks the pages itself
+// (a driver does not loop over pages when the portable layer can); without
+// ImagePager it calls ListImages once.
+type ImagePager interface {
+	ListImagesPage(ctx context.Context, q model.ImageQuery, token string) (images []model.Image, next string, err error)
+}
+
 // ImageUpdater is implemented by drivers that can change an image's name,
 // description or tags. Without it, updates are model.Unimplemented.
 type ImageUpdater interface {

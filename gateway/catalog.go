@@ -406,8 +406,27 @@ func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry, cached
 	var imgs []model.Image
 	c.stats.listings.Add(1)
 	err := c.g.safely(func() (err error) {
-		imgs, err = sess.d.ListImages(ctx, model.ImageQuery{OwnerID: e.key.owner})
-		return err
+		q := model.ImageQuery{OwnerID: e.key.owner}
+		pg, ok := sess.d.(drivers.ImagePager)
+		if !ok {
+			imgs, err = sess.d.ListImages(ctx, q)
+			return err
+		}
+		token := ""
+		for pages := 0; ; pages++ {
+			page, next, err := pg.ListImagesPage(ctx, q, token)
+			if err != nil {
+				return err
+			}
+			imgs = append(imgs, page...)
+			if next == "" {
+				return nil
+			}
+			if next == token || pages > 1_000_000 {
+				return model.Errorf(model.Internal, "driver %s: paging does not advance (token %q)", sess.Target.Driver, next)
+			}
+			token = next
+		}
 	})
 	if err != nil {
 		return nil, classify(err)

@@ -82,6 +82,15 @@ func (b *base) ListHardwareProfiles(ctx context.Context) ([]model.HardwareProfil
 	return out, err
 }
 
+type pager struct{ b *base }
+
+func (w pager) ListImagesPage(ctx context.Context, q model.ImageQuery, token string) ([]model.Image, string, error) {
+	t := time.Now()
+	out, next, err := w.b.d.(drivers.ImagePager).ListImagesPage(ctx, q, token)
+	w.b.done("list_images_page", t, err)
+	return out, next, err
+}
+
 type updater struct{ b *base }
 
 func (w updater) UpdateImage(ctx context.Context, id string, u model.ImageUpdate) (model.Image, error) {

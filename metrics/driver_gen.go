@@ -6,118 +6,224 @@ import "github.com/imagegw/imagegw/drivers"
 
 // capabilityNames are the optional interfaces wrap preserves by
 // combination; base itself has FeatureReporter.
-var capabilityNames = []string{"ImageUpdater", "ImageCloner", "ImageCopier", "ImageExporter", "RealmLister", "InstanceLister", "CredentialChecker"}
+var capabilityNames = []string{"ImagePager", "ImageUpdater", "ImageCloner", "ImageCopier", "ImageExporter", "RealmLister", "InstanceLister", "CredentialChecker"}
 
 // wrap returns the wrapper of b.d with the same optional interfaces.
 func wrap(b *base) drivers.Driver {
 	mask := 0
-	if _, ok := b.d.(drivers.ImageUpdater); ok {
+	if _, ok := b.d.(drivers.ImagePager); ok {
 		mask |= 1 << 0
 	}
-	if _, ok := b.d.(drivers.ImageCloner); ok {
+	if _, ok := b.d.(drivers.ImageUpdater); ok {
 		mask |= 1 << 1
 	}
-	if _, ok := b.d.(drivers.ImageCopier); ok {
+	if _, ok := b.d.(drivers.ImageCloner); ok {
 		mask |= 1 << 2
 	}
-	if _, ok := b.d.(drivers.ImageExporter); ok {
+	if _, ok := b.d.(drivers.ImageCopier); ok {
 		mask |= 1 << 3
 	}
-	if _, ok := b.d.(drivers.RealmLister); ok {
+	if _, ok := b.d.(drivers.ImageExporter); ok {
 		mask |= 1 << 4
 	}
-	if _, ok := b.d.(drivers.InstanceLister); ok {
+	if _, ok := b.d.(drivers.RealmLister); ok {
 		mask |= 1 << 5
 	}
-	if _, ok := b.d.(drivers.CredentialChecker); ok {
+	if _, ok := b.d.(drivers.InstanceLister); ok {
 		mask |= 1 << 6
+	}
+	if _, ok := b.d.(drivers.CredentialChecker); ok {
+		mask |= 1 << 7
 	}
 	switch mask {
 	case 1:
 		return struct {
 			*base
+			pager
+		}{b, pager{b}}
+	case 2:
+		return struct {
+			*base
 			updater
 		}{b, updater{b}}
-	case 2:
+	case 3:
+		return struct {
+			*base
+			pager
+			updater
+		}{b, pager{b}, updater{b}}
+	case 4:
 		return struct {
 			*base
 			cloner
 		}{b, cloner{b}}
-	case 3:
+	case 5:
+		return struct {
+			*base
+			pager
+			cloner
+		}{b, pager{b}, cloner{b}}
+	case 6:
 		return struct {
 			*base
 			updater
 			cloner
 		}{b, updater{b}, cloner{b}}
-	case 4:
+	case 7:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+		}{b, pager{b}, updater{b}, cloner{b}}
+	case 8:
 		return struct {
 			*base
 			copier
 		}{b, copier{b}}
-	case 5:
+	case 9:
+		return struct {
+			*base
+			pager
+			copier
+		}{b, pager{b}, copier{b}}
+	case 10:
 		return struct {
 			*base
 			updater
 			copier
 		}{b, updater{b}, copier{b}}
-	case 6:
+	case 11:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+		}{b, pager{b}, updater{b}, copier{b}}
+	case 12:
 		return struct {
 			*base
 			cloner
 			copier
 		}{b, cloner{b}, copier{b}}
-	case 7:
+	case 13:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+		}{b, pager{b}, cloner{b}, copier{b}}
+	case 14:
 		return struct {
 			*base
 			updater
 			cloner
 			copier
 		}{b, updater{b}, cloner{b}, copier{b}}
-	case 8:
+	case 15:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}}
+	case 16:
 		return struct {
 			*base
 			exporter
 		}{b, exporter{b}}
-	case 9:
+	case 17:
+		return struct {
+			*base
+			pager
+			exporter
+		}{b, pager{b}, exporter{b}}
+	case 18:
 		return struct {
 			*base
 			updater
 			exporter
 		}{b, updater{b}, exporter{b}}
-	case 10:
+	case 19:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+		}{b, pager{b}, updater{b}, exporter{b}}
+	case 20:
 		return struct {
 			*base
 			cloner
 			exporter
 		}{b, cloner{b}, exporter{b}}
-	case 11:
+	case 21:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+		}{b, pager{b}, cloner{b}, exporter{b}}
+	case 22:
 		return struct {
 			*base
 			updater
 			cloner
 			exporter
 		}{b, updater{b}, cloner{b}, exporter{b}}
-	case 12:
+	case 23:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}}
+	case 24:
 		return struct {
 			*base
 			copier
 			exporter
 		}{b, copier{b}, exporter{b}}
-	case 13:
+	case 25:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+		}{b, pager{b}, copier{b}, exporter{b}}
+	case 26:
 		return struct {
 			*base
 			updater
 			copier
 			exporter
 		}{b, updater{b}, copier{b}, exporter{b}}
-	case 14:
+	case 27:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}}
+	case 28:
 		return struct {
 			*base
 			cloner
 			copier
 			exporter
 		}{b, cloner{b}, copier{b}, exporter{b}}
-	case 15:
+	case 29:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}}
+	case 30:
 		return struct {
 			*base
 			updater
@@ -125,51 +231,111 @@ func wrap(b *base) drivers.Driver {
 			copier
 			exporter
 		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}}
-	case 16:
+	case 31:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}}
+	case 32:
 		return struct {
 			*base
 			realmLister
 		}{b, realmLister{b}}
-	case 17:
+	case 33:
+		return struct {
+			*base
+			pager
+			realmLister
+		}{b, pager{b}, realmLister{b}}
+	case 34:
 		return struct {
 			*base
 			updater
 			realmLister
 		}{b, updater{b}, realmLister{b}}
-	case 18:
+	case 35:
+		return struct {
+			*base
+			pager
+			updater
+			realmLister
+		}{b, pager{b}, updater{b}, realmLister{b}}
+	case 36:
 		return struct {
 			*base
 			cloner
 			realmLister
 		}{b, cloner{b}, realmLister{b}}
-	case 19:
+	case 37:
+		return struct {
+			*base
+			pager
+			cloner
+			realmLister
+		}{b, pager{b}, cloner{b}, realmLister{b}}
+	case 38:
 		return struct {
 			*base
 			updater
 			cloner
 			realmLister
 		}{b, updater{b}, cloner{b}, realmLister{b}}
-	case 20:
+	case 39:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			realmLister
+		}{b, pager{b}, updater{b}, cloner{b}, realmLister{b}}
+	case 40:
 		return struct {
 			*base
 			copier
 			realmLister
 		}{b, copier{b}, realmLister{b}}
-	case 21:
+	case 41:
+		return struct {
+			*base
+			pager
+			copier
+			realmLister
+		}{b, pager{b}, copier{b}, realmLister{b}}
+	case 42:
 		return struct {
 			*base
 			updater
 			copier
 			realmLister
 		}{b, updater{b}, copier{b}, realmLister{b}}
-	case 22:
+	case 43:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			realmLister
+		}{b, pager{b}, updater{b}, copier{b}, realmLister{b}}
+	case 44:
 		return struct {
 			*base
 			cloner
 			copier
 			realmLister
 		}{b, cloner{b}, copier{b}, realmLister{b}}
-	case 23:
+	case 45:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			realmLister
+		}{b, pager{b}, cloner{b}, copier{b}, realmLister{b}}
+	case 46:
 		return struct {
 			*base
 			updater
@@ -177,27 +343,59 @@ func wrap(b *base) drivers.Driver {
 			copier
 			realmLister
 		}{b, updater{b}, cloner{b}, copier{b}, realmLister{b}}
-	case 24:
+	case 47:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			realmLister
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, realmLister{b}}
+	case 48:
 		return struct {
 			*base
 			exporter
 			realmLister
 		}{b, exporter{b}, realmLister{b}}
-	case 25:
+	case 49:
+		return struct {
+			*base
+			pager
+			exporter
+			realmLister
+		}{b, pager{b}, exporter{b}, realmLister{b}}
+	case 50:
 		return struct {
 			*base
 			updater
 			exporter
 			realmLister
 		}{b, updater{b}, exporter{b}, realmLister{b}}
-	case 26:
+	case 51:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			realmLister
+		}{b, pager{b}, updater{b}, exporter{b}, realmLister{b}}
+	case 52:
 		return struct {
 			*base
 			cloner
 			exporter
 			realmLister
 		}{b, cloner{b}, exporter{b}, realmLister{b}}
-	case 27:
+	case 53:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			realmLister
+		}{b, pager{b}, cloner{b}, exporter{b}, realmLister{b}}
+	case 54:
 		return struct {
 			*base
 			updater
@@ -205,14 +403,31 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			realmLister
 		}{b, updater{b}, cloner{b}, exporter{b}, realmLister{b}}
-	case 28:
+	case 55:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			realmLister
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, realmLister{b}}
+	case 56:
 		return struct {
 			*base
 			copier
 			exporter
 			realmLister
 		}{b, copier{b}, exporter{b}, realmLister{b}}
-	case 29:
+	case 57:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			realmLister
+		}{b, pager{b}, copier{b}, exporter{b}, realmLister{b}}
+	case 58:
 		return struct {
 			*base
 			updater
@@ -220,7 +435,16 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			realmLister
 		}{b, updater{b}, copier{b}, exporter{b}, realmLister{b}}
-	case 30:
+	case 59:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			realmLister
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, realmLister{b}}
+	case 60:
 		return struct {
 			*base
 			cloner
@@ -228,7 +452,16 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			realmLister
 		}{b, cloner{b}, copier{b}, exporter{b}, realmLister{b}}
-	case 31:
+	case 61:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			realmLister
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}}
+	case 62:
 		return struct {
 			*base
 			updater
@@ -237,51 +470,112 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			realmLister
 		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}}
-	case 32:
+	case 63:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}}
+	case 64:
 		return struct {
 			*base
 			instanceLister
 		}{b, instanceLister{b}}
-	case 33:
+	case 65:
+		return struct {
+			*base
+			pager
+			instanceLister
+		}{b, pager{b}, instanceLister{b}}
+	case 66:
 		return struct {
 			*base
 			updater
 			instanceLister
 		}{b, updater{b}, instanceLister{b}}
-	case 34:
+	case 67:
+		return struct {
+			*base
+			pager
+			updater
+			instanceLister
+		}{b, pager{b}, updater{b}, instanceLister{b}}
+	case 68:
 		return struct {
 			*base
 			cloner
 			instanceLister
 		}{b, cloner{b}, instanceLister{b}}
-	case 35:
+	case 69:
+		return struct {
+			*base
+			pager
+			cloner
+			instanceLister
+		}{b, pager{b}, cloner{b}, instanceLister{b}}
+	case 70:
 		return struct {
 			*base
 			updater
 			cloner
 			instanceLister
 		}{b, updater{b}, cloner{b}, instanceLister{b}}
-	case 36:
+	case 71:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			instanceLister
+		}{b, pager{b}, updater{b}, cloner{b}, instanceLister{b}}
+	case 72:
 		return struct {
 			*base
 			copier
 			instanceLister
 		}{b, copier{b}, instanceLister{b}}
-	case 37:
+	case 73:
+		return struct {
+			*base
+			pager
+			copier
+			instanceLister
+		}{b, pager{b}, copier{b}, instanceLister{b}}
+	case 74:
 		return struct {
 			*base
 			updater
 			copier
 			instanceLister
 		}{b, updater{b}, copier{b}, instanceLister{b}}
-	case 38:
+	case 75:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			instanceLister
+		}{b, pager{b}, updater{b}, copier{b}, instanceLister{b}}
+	case 76:
 		return struct {
 			*base
 			cloner
 			copier
 			instanceLister
 		}{b, cloner{b}, copier{b}, instanceLister{b}}
-	case 39:
+	case 77:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			instanceLister
+		}{b, pager{b}, cloner{b}, copier{b}, instanceLister{b}}
+	case 78:
 		return struct {
 			*base
 			updater
@@ -289,27 +583,59 @@ func wrap(b *base) drivers.Driver {
 			copier
 			instanceLister
 		}{b, updater{b}, cloner{b}, copier{b}, instanceLister{b}}
-	case 40:
+	case 79:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			instanceLister
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, instanceLister{b}}
+	case 80:
 		return struct {
 			*base
 			exporter
 			instanceLister
 		}{b, exporter{b}, instanceLister{b}}
-	case 41:
+	case 81:
+		return struct {
+			*base
+			pager
+			exporter
+			instanceLister
+		}{b, pager{b}, exporter{b}, instanceLister{b}}
+	case 82:
 		return struct {
 			*base
 			updater
 			exporter
 			instanceLister
 		}{b, updater{b}, exporter{b}, instanceLister{b}}
-	case 42:
+	case 83:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			instanceLister
+		}{b, pager{b}, updater{b}, exporter{b}, instanceLister{b}}
+	case 84:
 		return struct {
 			*base
 			cloner
 			exporter
 			instanceLister
 		}{b, cloner{b}, exporter{b}, instanceLister{b}}
-	case 43:
+	case 85:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			instanceLister
+		}{b, pager{b}, cloner{b}, exporter{b}, instanceLister{b}}
+	case 86:
 		return struct {
 			*base
 			updater
@@ -317,14 +643,31 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			instanceLister
 		}{b, updater{b}, cloner{b}, exporter{b}, instanceLister{b}}
-	case 44:
+	case 87:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			instanceLister
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, instanceLister{b}}
+	case 88:
 		return struct {
 			*base
 			copier
 			exporter
 			instanceLister
 		}{b, copier{b}, exporter{b}, instanceLister{b}}
-	case 45:
+	case 89:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			instanceLister
+		}{b, pager{b}, copier{b}, exporter{b}, instanceLister{b}}
+	case 90:
 		return struct {
 			*base
 			updater
@@ -332,7 +675,16 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			instanceLister
 		}{b, updater{b}, copier{b}, exporter{b}, instanceLister{b}}
-	case 46:
+	case 91:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			instanceLister
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, instanceLister{b}}
+	case 92:
 		return struct {
 			*base
 			cloner
@@ -340,7 +692,16 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			instanceLister
 		}{b, cloner{b}, copier{b}, exporter{b}, instanceLister{b}}
-	case 47:
+	case 93:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			instanceLister
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}}
+	case 94:
 		return struct {
 			*base
 			updater
@@ -349,27 +710,60 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			instanceLister
 		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}}
-	case 48:
+	case 95:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			instanceLister
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}}
+	case 96:
 		return struct {
 			*base
 			realmLister
 			instanceLister
 		}{b, realmLister{b}, instanceLister{b}}
-	case 49:
+	case 97:
+		return struct {
+			*base
+			pager
+			realmLister
+			instanceLister
+		}{b, pager{b}, realmLister{b}, instanceLister{b}}
+	case 98:
 		return struct {
 			*base
 			updater
 			realmLister
 			instanceLister
 		}{b, updater{b}, realmLister{b}, instanceLister{b}}
-	case 50:
+	case 99:
+		return struct {
+			*base
+			pager
+			updater
+			realmLister
+			instanceLister
+		}{b, pager{b}, updater{b}, realmLister{b}, instanceLister{b}}
+	case 100:
 		return struct {
 			*base
 			cloner
 			realmLister
 			instanceLister
 		}{b, cloner{b}, realmLister{b}, instanceLister{b}}
-	case 51:
+	case 101:
+		return struct {
+			*base
+			pager
+			cloner
+			realmLister
+			instanceLister
+		}{b, pager{b}, cloner{b}, realmLister{b}, instanceLister{b}}
+	case 102:
 		return struct {
 			*base
 			updater
@@ -377,14 +771,31 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, updater{b}, cloner{b}, realmLister{b}, instanceLister{b}}
-	case 52:
+	case 103:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			realmLister
+			instanceLister
+		}{b, pager{b}, updater{b}, cloner{b}, realmLister{b}, instanceLister{b}}
+	case 104:
 		return struct {
 			*base
 			copier
 			realmLister
 			instanceLister
 		}{b, copier{b}, realmLister{b}, instanceLister{b}}
-	case 53:
+	case 105:
+		return struct {
+			*base
+			pager
+			copier
+			realmLister
+			instanceLister
+		}{b, pager{b}, copier{b}, realmLister{b}, instanceLister{b}}
+	case 106:
 		return struct {
 			*base
 			updater
@@ -392,7 +803,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, updater{b}, copier{b}, realmLister{b}, instanceLister{b}}
-	case 54:
+	case 107:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			realmLister
+			instanceLister
+		}{b, pager{b}, updater{b}, copier{b}, realmLister{b}, instanceLister{b}}
+	case 108:
 		return struct {
 			*base
 			cloner
@@ -400,7 +820,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}}
-	case 55:
+	case 109:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			realmLister
+			instanceLister
+		}{b, pager{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}}
+	case 110:
 		return struct {
 			*base
 			updater
@@ -409,14 +838,32 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, updater{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}}
-	case 56:
+	case 111:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			realmLister
+			instanceLister
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}}
+	case 112:
 		return struct {
 			*base
 			exporter
 			realmLister
 			instanceLister
 		}{b, exporter{b}, realmLister{b}, instanceLister{b}}
-	case 57:
+	case 113:
+		return struct {
+			*base
+			pager
+			exporter
+			realmLister
+			instanceLister
+		}{b, pager{b}, exporter{b}, realmLister{b}, instanceLister{b}}
+	case 114:
 		return struct {
 			*base
 			updater
@@ -424,7 +871,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, updater{b}, exporter{b}, realmLister{b}, instanceLister{b}}
-	case 58:
+	case 115:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			realmLister
+			instanceLister
+		}{b, pager{b}, updater{b}, exporter{b}, realmLister{b}, instanceLister{b}}
+	case 116:
 		return struct {
 			*base
 			cloner
@@ -432,7 +888,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}}
-	case 59:
+	case 117:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			realmLister
+			instanceLister
+		}{b, pager{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}}
+	case 118:
 		return struct {
 			*base
 			updater
@@ -441,7 +906,17 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, updater{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}}
-	case 60:
+	case 119:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			realmLister
+			instanceLister
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}}
+	case 120:
 		return struct {
 			*base
 			copier
@@ -449,7 +924,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}}
-	case 61:
+	case 121:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			realmLister
+			instanceLister
+		}{b, pager{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}}
+	case 122:
 		return struct {
 			*base
 			updater
@@ -458,7 +942,17 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, updater{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}}
-	case 62:
+	case 123:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			realmLister
+			instanceLister
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}}
+	case 124:
 		return struct {
 			*base
 			cloner
@@ -467,7 +961,17 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}}
-	case 63:
+	case 125:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}}
+	case 126:
 		return struct {
 			*base
 			updater
@@ -477,51 +981,113 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			instanceLister
 		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}}
-	case 64:
+	case 127:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}}
+	case 128:
 		return struct {
 			*base
 			credentialChecker
 		}{b, credentialChecker{b}}
-	case 65:
+	case 129:
+		return struct {
+			*base
+			pager
+			credentialChecker
+		}{b, pager{b}, credentialChecker{b}}
+	case 130:
 		return struct {
 			*base
 			updater
 			credentialChecker
 		}{b, updater{b}, credentialChecker{b}}
-	case 66:
+	case 131:
+		return struct {
+			*base
+			pager
+			updater
+			credentialChecker
+		}{b, pager{b}, updater{b}, credentialChecker{b}}
+	case 132:
 		return struct {
 			*base
 			cloner
 			credentialChecker
 		}{b, cloner{b}, credentialChecker{b}}
-	case 67:
+	case 133:
+		return struct {
+			*base
+			pager
+			cloner
+			credentialChecker
+		}{b, pager{b}, cloner{b}, credentialChecker{b}}
+	case 134:
 		return struct {
 			*base
 			updater
 			cloner
 			credentialChecker
 		}{b, updater{b}, cloner{b}, credentialChecker{b}}
-	case 68:
+	case 135:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, credentialChecker{b}}
+	case 136:
 		return struct {
 			*base
 			copier
 			credentialChecker
 		}{b, copier{b}, credentialChecker{b}}
-	case 69:
+	case 137:
+		return struct {
+			*base
+			pager
+			copier
+			credentialChecker
+		}{b, pager{b}, copier{b}, credentialChecker{b}}
+	case 138:
 		return struct {
 			*base
 			updater
 			copier
 			credentialChecker
 		}{b, updater{b}, copier{b}, credentialChecker{b}}
-	case 70:
+	case 139:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			credentialChecker
+		}{b, pager{b}, updater{b}, copier{b}, credentialChecker{b}}
+	case 140:
 		return struct {
 			*base
 			cloner
 			copier
 			credentialChecker
 		}{b, cloner{b}, copier{b}, credentialChecker{b}}
-	case 71:
+	case 141:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			credentialChecker
+		}{b, pager{b}, cloner{b}, copier{b}, credentialChecker{b}}
+	case 142:
 		return struct {
 			*base
 			updater
@@ -529,27 +1095,59 @@ func wrap(b *base) drivers.Driver {
 			copier
 			credentialChecker
 		}{b, updater{b}, cloner{b}, copier{b}, credentialChecker{b}}
-	case 72:
+	case 143:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, credentialChecker{b}}
+	case 144:
 		return struct {
 			*base
 			exporter
 			credentialChecker
 		}{b, exporter{b}, credentialChecker{b}}
-	case 73:
+	case 145:
+		return struct {
+			*base
+			pager
+			exporter
+			credentialChecker
+		}{b, pager{b}, exporter{b}, credentialChecker{b}}
+	case 146:
 		return struct {
 			*base
 			updater
 			exporter
 			credentialChecker
 		}{b, updater{b}, exporter{b}, credentialChecker{b}}
-	case 74:
+	case 147:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			credentialChecker
+		}{b, pager{b}, updater{b}, exporter{b}, credentialChecker{b}}
+	case 148:
 		return struct {
 			*base
 			cloner
 			exporter
 			credentialChecker
 		}{b, cloner{b}, exporter{b}, credentialChecker{b}}
-	case 75:
+	case 149:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			credentialChecker
+		}{b, pager{b}, cloner{b}, exporter{b}, credentialChecker{b}}
+	case 150:
 		return struct {
 			*base
 			updater
@@ -557,14 +1155,31 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			credentialChecker
 		}{b, updater{b}, cloner{b}, exporter{b}, credentialChecker{b}}
-	case 76:
+	case 151:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, credentialChecker{b}}
+	case 152:
 		return struct {
 			*base
 			copier
 			exporter
 			credentialChecker
 		}{b, copier{b}, exporter{b}, credentialChecker{b}}
-	case 77:
+	case 153:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			credentialChecker
+		}{b, pager{b}, copier{b}, exporter{b}, credentialChecker{b}}
+	case 154:
 		return struct {
 			*base
 			updater
@@ -572,7 +1187,16 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			credentialChecker
 		}{b, updater{b}, copier{b}, exporter{b}, credentialChecker{b}}
-	case 78:
+	case 155:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			credentialChecker
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, credentialChecker{b}}
+	case 156:
 		return struct {
 			*base
 			cloner
@@ -580,7 +1204,16 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			credentialChecker
 		}{b, cloner{b}, copier{b}, exporter{b}, credentialChecker{b}}
-	case 79:
+	case 157:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			credentialChecker
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, credentialChecker{b}}
+	case 158:
 		return struct {
 			*base
 			updater
@@ -589,27 +1222,60 @@ func wrap(b *base) drivers.Driver {
 			exporter
 			credentialChecker
 		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, credentialChecker{b}}
-	case 80:
+	case 159:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, credentialChecker{b}}
+	case 160:
 		return struct {
 			*base
 			realmLister
 			credentialChecker
 		}{b, realmLister{b}, credentialChecker{b}}
-	case 81:
+	case 161:
+		return struct {
+			*base
+			pager
+			realmLister
+			credentialChecker
+		}{b, pager{b}, realmLister{b}, credentialChecker{b}}
+	case 162:
 		return struct {
 			*base
 			updater
 			realmLister
 			credentialChecker
 		}{b, updater{b}, realmLister{b}, credentialChecker{b}}
-	case 82:
+	case 163:
+		return struct {
+			*base
+			pager
+			updater
+			realmLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, realmLister{b}, credentialChecker{b}}
+	case 164:
 		return struct {
 			*base
 			cloner
 			realmLister
 			credentialChecker
 		}{b, cloner{b}, realmLister{b}, credentialChecker{b}}
-	case 83:
+	case 165:
+		return struct {
+			*base
+			pager
+			cloner
+			realmLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, realmLister{b}, credentialChecker{b}}
+	case 166:
 		return struct {
 			*base
 			updater
@@ -617,14 +1283,31 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, realmLister{b}, credentialChecker{b}}
-	case 84:
+	case 167:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			realmLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, realmLister{b}, credentialChecker{b}}
+	case 168:
 		return struct {
 			*base
 			copier
 			realmLister
 			credentialChecker
 		}{b, copier{b}, realmLister{b}, credentialChecker{b}}
-	case 85:
+	case 169:
+		return struct {
+			*base
+			pager
+			copier
+			realmLister
+			credentialChecker
+		}{b, pager{b}, copier{b}, realmLister{b}, credentialChecker{b}}
+	case 170:
 		return struct {
 			*base
 			updater
@@ -632,7 +1315,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, updater{b}, copier{b}, realmLister{b}, credentialChecker{b}}
-	case 86:
+	case 171:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			realmLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, copier{b}, realmLister{b}, credentialChecker{b}}
+	case 172:
 		return struct {
 			*base
 			cloner
@@ -640,7 +1332,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, cloner{b}, copier{b}, realmLister{b}, credentialChecker{b}}
-	case 87:
+	case 173:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			realmLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, copier{b}, realmLister{b}, credentialChecker{b}}
+	case 174:
 		return struct {
 			*base
 			updater
@@ -649,14 +1350,32 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, copier{b}, realmLister{b}, credentialChecker{b}}
-	case 88:
+	case 175:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			realmLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, realmLister{b}, credentialChecker{b}}
+	case 176:
 		return struct {
 			*base
 			exporter
 			realmLister
 			credentialChecker
 		}{b, exporter{b}, realmLister{b}, credentialChecker{b}}
-	case 89:
+	case 177:
+		return struct {
+			*base
+			pager
+			exporter
+			realmLister
+			credentialChecker
+		}{b, pager{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
+	case 178:
 		return struct {
 			*base
 			updater
@@ -664,7 +1383,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, updater{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
-	case 90:
+	case 179:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			realmLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
+	case 180:
 		return struct {
 			*base
 			cloner
@@ -672,7 +1400,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, cloner{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
-	case 91:
+	case 181:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			realmLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
+	case 182:
 		return struct {
 			*base
 			updater
@@ -681,7 +1418,17 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
-	case 92:
+	case 183:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			realmLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
+	case 184:
 		return struct {
 			*base
 			copier
@@ -689,7 +1436,16 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
-	case 93:
+	case 185:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			realmLister
+			credentialChecker
+		}{b, pager{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
+	case 186:
 		return struct {
 			*base
 			updater
@@ -698,7 +1454,17 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, updater{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
-	case 94:
+	case 187:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			realmLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
+	case 188:
 		return struct {
 			*base
 			cloner
@@ -707,7 +1473,17 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, cloner{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
-	case 95:
+	case 189:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			realmLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
+	case 190:
 		return struct {
 			*base
 			updater
@@ -717,27 +1493,61 @@ func wrap(b *base) drivers.Driver {
 			realmLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
-	case 96:
+	case 191:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}}
+	case 192:
 		return struct {
 			*base
 			instanceLister
 			credentialChecker
 		}{b, instanceLister{b}, credentialChecker{b}}
-	case 97:
+	case 193:
+		return struct {
+			*base
+			pager
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, instanceLister{b}, credentialChecker{b}}
+	case 194:
 		return struct {
 			*base
 			updater
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, instanceLister{b}, credentialChecker{b}}
-	case 98:
+	case 195:
+		return struct {
+			*base
+			pager
+			updater
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, instanceLister{b}, credentialChecker{b}}
+	case 196:
 		return struct {
 			*base
 			cloner
 			instanceLister
 			credentialChecker
 		}{b, cloner{b}, instanceLister{b}, credentialChecker{b}}
-	case 99:
+	case 197:
+		return struct {
+			*base
+			pager
+			cloner
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, instanceLister{b}, credentialChecker{b}}
+	case 198:
 		return struct {
 			*base
 			updater
@@ -745,14 +1555,31 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, instanceLister{b}, credentialChecker{b}}
-	case 100:
+	case 199:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, instanceLister{b}, credentialChecker{b}}
+	case 200:
 		return struct {
 			*base
 			copier
 			instanceLister
 			credentialChecker
 		}{b, copier{b}, instanceLister{b}, credentialChecker{b}}
-	case 101:
+	case 201:
+		return struct {
+			*base
+			pager
+			copier
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, copier{b}, instanceLister{b}, credentialChecker{b}}
+	case 202:
 		return struct {
 			*base
 			updater
@@ -760,7 +1587,16 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, copier{b}, instanceLister{b}, credentialChecker{b}}
-	case 102:
+	case 203:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, copier{b}, instanceLister{b}, credentialChecker{b}}
+	case 204:
 		return struct {
 			*base
 			cloner
@@ -768,7 +1604,16 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, cloner{b}, copier{b}, instanceLister{b}, credentialChecker{b}}
-	case 103:
+	case 205:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, copier{b}, instanceLister{b}, credentialChecker{b}}
+	case 206:
 		return struct {
 			*base
 			updater
@@ -777,14 +1622,32 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, copier{b}, instanceLister{b}, credentialChecker{b}}
-	case 104:
+	case 207:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, instanceLister{b}, credentialChecker{b}}
+	case 208:
 		return struct {
 			*base
 			exporter
 			instanceLister
 			credentialChecker
 		}{b, exporter{b}, instanceLister{b}, credentialChecker{b}}
-	case 105:
+	case 209:
+		return struct {
+			*base
+			pager
+			exporter
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
+	case 210:
 		return struct {
 			*base
 			updater
@@ -792,7 +1655,16 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
-	case 106:
+	case 211:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
+	case 212:
 		return struct {
 			*base
 			cloner
@@ -800,7 +1672,16 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, cloner{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
-	case 107:
+	case 213:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
+	case 214:
 		return struct {
 			*base
 			updater
@@ -809,7 +1690,17 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
-	case 108:
+	case 215:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
+	case 216:
 		return struct {
 			*base
 			copier
@@ -817,7 +1708,16 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
-	case 109:
+	case 217:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
+	case 218:
 		return struct {
 			*base
 			updater
@@ -826,7 +1726,17 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
-	case 110:
+	case 219:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
+	case 220:
 		return struct {
 			*base
 			cloner
@@ -835,7 +1745,17 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
-	case 111:
+	case 221:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
+	case 222:
 		return struct {
 			*base
 			updater
@@ -845,14 +1765,33 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
-	case 112:
+	case 223:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}}
+	case 224:
 		return struct {
 			*base
 			realmLister
 			instanceLister
 			credentialChecker
 		}{b, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 113:
+	case 225:
+		return struct {
+			*base
+			pager
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 226:
 		return struct {
 			*base
 			updater
@@ -860,7 +1799,16 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 114:
+	case 227:
+		return struct {
+			*base
+			pager
+			updater
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 228:
 		return struct {
 			*base
 			cloner
@@ -868,7 +1816,16 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, cloner{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 115:
+	case 229:
+		return struct {
+			*base
+			pager
+			cloner
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 230:
 		return struct {
 			*base
 			updater
@@ -877,7 +1834,17 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 116:
+	case 231:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 232:
 		return struct {
 			*base
 			copier
@@ -885,7 +1852,16 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 117:
+	case 233:
+		return struct {
+			*base
+			pager
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 234:
 		return struct {
 			*base
 			updater
@@ -894,7 +1870,17 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 118:
+	case 235:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 236:
 		return struct {
 			*base
 			cloner
@@ -903,7 +1889,17 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 119:
+	case 237:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 238:
 		return struct {
 			*base
 			updater
@@ -913,7 +1909,18 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 120:
+	case 239:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 240:
 		return struct {
 			*base
 			exporter
@@ -921,7 +1928,16 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 121:
+	case 241:
+		return struct {
+			*base
+			pager
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 242:
 		return struct {
 			*base
 			updater
@@ -930,7 +1946,17 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 122:
+	case 243:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 244:
 		return struct {
 			*base
 			cloner
@@ -939,7 +1965,17 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 123:
+	case 245:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 246:
 		return struct {
 			*base
 			updater
@@ -949,7 +1985,18 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 124:
+	case 247:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 248:
 		return struct {
 			*base
 			copier
@@ -958,7 +2005,17 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 125:
+	case 249:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 250:
 		return struct {
 			*base
 			updater
@@ -968,7 +2025,18 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 126:
+	case 251:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 252:
 		return struct {
 			*base
 			cloner
@@ -978,7 +2046,18 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
-	case 127:
+	case 253:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 254:
 		return struct {
 			*base
 			updater
@@ -989,6 +2068,18 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 255:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
 	}
 	return b
 }

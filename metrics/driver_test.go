@@ -42,6 +42,10 @@ var errRaw error = rawErr{}
 
 type full struct{ plain }
 
+func (full) ListImagesPage(context.Context, model.ImageQuery, string) ([]model.Image, string, error) {
+	return []model.Image{{ID: "i1"}}, "", nil
+}
+
 func (full) UpdateImage(context.Context, string, model.ImageUpdate) (model.Image, error) {
 	return model.Image{}, nil
 }
@@ -86,7 +90,9 @@ func capsOf(d drivers.Driver) []string {
 			out = append(out, name)
 		}
 	}
-	_, ok := d.(drivers.ImageUpdater)
+	_, ok := d.(drivers.ImagePager)
+	check("ImagePager", ok)
+	_, ok = d.(drivers.ImageUpdater)
 	check("ImageUpdater", ok)
 	_, ok = d.(drivers.ImageCloner)
 	check("ImageCloner", ok)
@@ -177,6 +183,7 @@ func TestCloudCallMetrics(t *testing.T) {
 	_, _ = d.CreateImage(ctx, model.CreateImage{})
 	_ = d.DeleteImage(ctx, "x")
 	_, _ = d.(drivers.ImageCloner).CloneImage(ctx, model.CloneImage{})
+	_, _, _ = d.(drivers.ImagePager).ListImagesPage(ctx, model.ImageQuery{}, "")
 	_ = d.(drivers.CredentialChecker).CheckCredentials(ctx)
 	m.CatalogEvent("p1", CatalogHit)
 	m.CatalogEvent("p1", CatalogStale)
@@ -192,6 +199,7 @@ func TestCloudCallMetrics(t *testing.T) {
 		{m.calls, []string{"mock", "p1", "delete_image", "Internal"}, 1},
 		{m.calls, []string{"mock", "p1", "clone_image", "OK"}, 1},
 		{m.calls, []string{"mock", "p1", "check_credentials", "OK"}, 1},
+		{m.calls, []string{"mock", "p1", "list_images_page", "OK"}, 1},
 		{m.catalog, []string{"p1", "hit"}, 2},
 		{m.catalog, []string{"p1", "stale"}, 1},
 	}
@@ -203,8 +211,8 @@ func TestCloudCallMetrics(t *testing.T) {
 			t.Errorf("%v = %v, want %v", tc.labels, got, tc.want)
 		}
 	}
-	if n := testutil.CollectAndCount(m.callDur); n != 6 {
-		t.Errorf("%d duration series, want 6 (one per operation)", n)
+	if n := testutil.CollectAndCount(m.callDur); n != 7 {
+		t.Errorf("%d duration series, want 7 (one per operation)", n)
 	}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP imagegw_build_info The running imagegw's version, revision and Go version; always 1.

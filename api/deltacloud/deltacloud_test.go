@@ -184,7 +184,7 @@ func TestNegotiation(t *testing.T) {
 			if got.status != 200 || got.header.Get("Content-Type") != tc.wantCT {
 				t.Errorf("status %d Content-Type %q, want 200 %q", got.status, got.header.Get("Content-Type"), tc.wantCT)
 			}
-			if got.header.Get("Vary") != "Accept" {
+			if got.header.Get("Vary") != "Accept, Accept-Encoding" {
 				t.Errorf("Vary = %q", got.header.Get("Vary"))
 			}
 		})

@@ -438,3 +438,50 @@ func TestEndToEndFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestDoublePager walks ListImagesPage over the double's three pages at
+// the configured page size: one DescribeImages per page, EC2's NextToken as
+// the page token, and the gateway's catalog fills the same way.
+func TestDoublePager(t *testing.T) {
+	d := newDouble(t, func(_ *http.Request, f url.Values) (int, string) {
+		if f.Get("Action") != "DescribeImages" {
+			return 400, awsError("InvalidAction", "no", "r")
+		}
+		switch f.Get("NextToken") {
+		case "":
+			return 200, respond("DescribeImages", page(`<imagesSet>`+imageItem("ami-1", "available", "")+imageItem("ami-2", "available", "")+`</imagesSet>`, "p2"))
+		case "p2":
+			return 200, respond("DescribeImages", page(`<imagesSet>`+imageItem("ami-3", "available", "")+imageItem("ami-4", "available", "")+`</imagesSet>`, "p3"))
+		}
+		return 200, respond("DescribeImages", page(`<imagesSet>`+imageItem("ami-5", "pending", "")+`</imagesSet>`, ""))
+	})
+	drv := d.driver(t, map[string]any{"page_size": 5, "instance_types": []any{"none.*"}})
+	pg, ok := drv.(drivers.ImagePager)
+	if !ok {
+		t.Fatal("the ec2 driver is not an ImagePager")
+	}
+	var ids []string
+	token, pages := "", 0
+	for {
+		imgs, next, err := pg.ListImagesPage(context.Background(), model.ImageQuery{}, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, img := range imgs {
+			ids = append(ids, img.ID)
+		}
+		if next == "" || pages > 5 {
+			break
+		}
+		token = next
+	}
+	if got := strings.Join(ids, ","); pages != 3 || got != "ami-1,ami-2,ami-3,ami-4,ami-5" {
+		t.Errorf("%d pages: %s", pages, got)
+	}
+	for _, c := range d.actions("DescribeImages") {
+		if c.Get("MaxResults") != "5" {
+			t.Errorf("MaxResults %q, want the page_size 5", c.Get("MaxResults"))
+		}
+	}
+}

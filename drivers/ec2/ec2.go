@@ -82,6 +82,8 @@ type Settings struct {
 	// catalog_ttl. It is still accepted so that existing configuration
 	// files keep working, and a warning is logged when it is set.
 	ProfileTTL time.Duration `yaml:"profile_ttl"`
+	// PageSize is the DescribeImages page size (5 to 1000; default 1000).
+	PageSize int `yaml:"page_size"`
 	// MaxAttempts bounds the SDK's retries, throttling included (default 5).
 	MaxAttempts int `yaml:"max_attempts"`
 	// MaxBackoff caps the wait between two attempts (default 5s).
@@ -122,6 +124,9 @@ func (s *Settings) check(name string) error {
 		if _, err := path.Match(pat, ""); err != nil || pat == "" {
 			return bad("instance_types: bad pattern %q", pat)
 		}
+	}
+	if s.PageSize != 0 && (s.PageSize < 5 || s.PageSize > pageSize) {
+		return bad("page_size must be 5 to 1000, not %d", s.PageSize)
 	}
 	switch {
 	case s.ProfileTTL < 0, s.MaxBackoff < 0, s.Timeout < 0, s.MaxAttempts < 0, s.MaxClients < 0:

@@ -13,25 +13,24 @@ import (
 	"github.com/imagegw/imagegw/model"
 )
 
-// pageSize is the DescribeImages page size when paginating (EC2 allows
+// pageSize is the default DescribeImages page size when paginating (EC2 allows
 // 1000 at most, and no MaxResults together with ImageIds).
 const pageSize = 1000
+
+// pageSize is the provider's DescribeImages page size.
+func (p *Provider) pageSize() int32 {
+	if p.settings.PageSize > 0 {
+		return int32(p.settings.PageSize)
+	}
+	return pageSize
+}
 
 // ListImages lists images with DescribeImages. owner_id becomes Owners
 // ("self" is the caller); architecture, name and state become filters; ids
 // become ImageIds. Without owner_id nor ids it lists the caller's own images
 // plus the provider's configured owners, never the whole public catalog.
 func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Image, error) {
-	in := &ec2.DescribeImagesInput{ImageIds: q.IDs, Filters: filtersOf(q)}
-	switch {
-	case q.OwnerID != "":
-		in.Owners = []string{q.OwnerID}
-	case len(q.IDs) == 0:
-		in.Owners = append([]string{"self"}, d.p.settings.Owners...)
-	}
-	if len(q.IDs) == 0 {
-		in.MaxResults = aws.Int32(pageSize)
-	}
+	in := d.describeInput(q)
 	raw, err := d.describeImages(ctx, in, "listing images")
 	if model.IsNotFound(err) && len(q.IDs) > 0 {
 		// EC2 fails the whole call when one of the ids is unknown; a
@@ -41,6 +40,50 @@ func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Im
 	if err != nil {
 		return nil, err
 	}
+	return d.imagesOf(ctx, q, raw), nil
+}
+
+// ListImagesPage is one DescribeImages page of the images q selects, at
+// the provider's page_size (default and most 1,000); the token is EC2's
+// NextToken.
+func (d *Driver) ListImagesPage(ctx context.Context, q model.ImageQuery, token string) ([]model.Image, string, error) {
+	if len(q.IDs) > 0 {
+		if token != "" {
+			return nil, "", model.Errorf(model.InvalidArgument, "ec2: a list of ids has one page")
+		}
+		imgs, err := d.ListImages(ctx, q)
+		return imgs, "", err
+	}
+	in := d.describeInput(q)
+	if token != "" {
+		in.NextToken = aws.String(token)
+	}
+	out, err := d.client.DescribeImages(ctx, in)
+	if err != nil {
+		return nil, "", mapError(err, "listing images")
+	}
+	return d.imagesOf(ctx, q, out.Images), aws.ToString(out.NextToken), nil
+}
+
+// describeInput is the DescribeImages request of q: ids, filters and
+// owners pushed down (by default the caller's own and the configured
+// owners' images).
+func (d *Driver) describeInput(q model.ImageQuery) *ec2.DescribeImagesInput {
+	in := &ec2.DescribeImagesInput{ImageIds: q.IDs, Filters: filtersOf(q)}
+	switch {
+	case q.OwnerID != "":
+		in.Owners = []string{q.OwnerID}
+	case len(q.IDs) == 0:
+		in.Owners = append([]string{"self"}, d.p.settings.Owners...)
+	}
+	if len(q.IDs) == 0 {
+		in.MaxResults = aws.Int32(d.p.pageSize())
+	}
+	return in
+}
+
+// imagesOf converts DescribeImages' images, once each.
+func (d *Driver) imagesOf(ctx context.Context, q model.ImageQuery, raw []types.Image) []model.Image {
 	fit := d.fitter(ctx)
 	out := make([]model.Image, 0, len(raw))
 	seen := make(map[string]bool, len(raw))
@@ -59,7 +102,7 @@ func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Im
 		}
 		out = append(out, img)
 	}
-	return out, nil
+	return out
 }
 
 // describeImages runs DescribeImages through the SDK's paginator.

@@ -19,6 +19,7 @@ import (
 // nothing, when the driver has none). Keep in step with package drivers;
 // TestWrapperKnowsEveryCapability fails when they drift.
 var capabilities = []struct{ iface, impl string }{
+	{"ImagePager", "pager"},
 	{"ImageUpdater", "updater"},
 	{"ImageCloner", "cloner"},
 	{"ImageCopier", "copier"},
