@@ -691,8 +691,13 @@ type part struct {
 	mu      sync.Mutex
 	val     any
 	fetched time.Time
+	stamp   uint64 // changes with every successful fetch
 	flight  *partFlight
 }
+
+// stamps numbers successful part fetches, so that answers made from a part
+// can be keyed by the value they saw.
+var stamps atomic.Uint64
 
 type partFlight struct {
 	done chan struct{}
@@ -706,6 +711,12 @@ func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fet
 	}
 	p.mu.Lock()
 	if p.val != nil && now.Sub(p.fetched) < opts.ttl {
+		v := p.val
+		p.mu.Unlock()
+		return v, nil
+	}
+	if p.val != nil && opts.ttl+opts.maxStale > now.Sub(p.fetched) && p.flight != nil {
+		// a refresh is under way: the last value meanwhile
 		v := p.val
 		p.mu.Unlock()
 		return v, nil
@@ -726,7 +737,7 @@ func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fet
 			p.mu.Lock()
 			p.flight = nil
 			if err == nil {
-				p.val, p.fetched = v, time.Now()
+				p.val, p.fetched, p.stamp = v, time.Now(), stamps.Add(1)
 			} else if p.val != nil && time.Since(p.fetched) < opts.ttl+opts.maxStale {
 				v, err = p.val, nil // the last good value, within max stale
 			}

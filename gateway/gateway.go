@@ -35,6 +35,8 @@ type Gateway struct {
 	secrets   *secrets.Box
 	jobs      *Jobs
 	catalog   *catalog
+	idMu      sync.Mutex
+	ids       map[identityKey]string // recent identities (memory only)
 	wrap      func(driver, provider string, d drivers.Driver) drivers.Driver
 
 	closeOnce sync.Once
@@ -71,7 +73,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, store: opts.Store, log: opts.Logger, dataDir: opts.DataDir,
-		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, wrap: opts.WrapDriver}
+		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, ids: map[identityKey]string{},
+		wrap: opts.WrapDriver}
 	var err error
 	if g.secrets, err = secrets.Load(opts.DataDir); err != nil {
 		return nil, err
@@ -273,8 +276,32 @@ func (g *Gateway) Open(ctx context.Context, t Target, creds model.Credentials) (
 	if g.wrap != nil {
 		d = g.wrap(t.Driver, t.Provider, d)
 	}
-	return &Session{Target: t, g: g, pe: pe, d: d, creds: creds,
-		identity: g.secrets.Identity(t.Driver, t.Provider, creds.User, creds.Password)}, nil
+	return &Session{Target: t, g: g, pe: pe, d: d, creds: creds, identity: g.identity(t, creds)}, nil
+}
+
+// identity is the keyed hash of a target's credentials, remembered for the
+// few thousand most recent so that a request does not compute an HMAC.
+func (g *Gateway) identity(t Target, creds model.Credentials) string {
+	k := identityKey{t, creds}
+	g.idMu.Lock()
+	id, ok := g.ids[k]
+	g.idMu.Unlock()
+	if ok {
+		return id
+	}
+	id = g.secrets.Identity(t.Driver, t.Provider, creds.User, creds.Password)
+	g.idMu.Lock()
+	if len(g.ids) >= 4096 {
+		clear(g.ids)
+	}
+	g.ids[k] = id
+	g.idMu.Unlock()
+	return id
+}
+
+type identityKey struct {
+	t     Target
+	creds model.Credentials
 }
 
 // catalogSettings takes the gateway's own keys (catalog_ttl,

@@ -457,6 +457,23 @@ func (s *Session) ExportImage(ctx context.Context, id string, req model.ExportRe
 // non-empty architecture keeps the profiles whose architecture property
 // allows it. The slice is the caller's; the profiles are shared.
 func (s *Session) ListHardwareProfiles(ctx context.Context, architecture string) ([]model.HardwareProfile, error) {
+	hps, _, err := s.HardwareProfiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(slices.Clone(hps), func(hp model.HardwareProfile) bool {
+		if architecture == "" {
+			return false
+		}
+		p, ok := hp.Property(model.PropArchitecture)
+		return !ok || !p.Contains(architecture)
+	}), nil
+}
+
+// HardwareProfiles returns the catalog's profiles of the provider, shared
+// (read-only), and a stamp that changes whenever they do (0 when the
+// catalog is off), for answers keyed by what they were made from.
+func (s *Session) HardwareProfiles(ctx context.Context) ([]model.HardwareProfile, uint64, error) {
 	e := s.g.catalog.lookup(s.keyFor(""), true)
 	v, err := e.profiles.load(ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
 		hps, err := s.d.ListHardwareProfiles(ctx)
@@ -469,16 +486,15 @@ func (s *Session) ListHardwareProfiles(ctx context.Context, architecture string)
 		return hps, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	hps := v.([]model.HardwareProfile)
-	return slices.DeleteFunc(slices.Clone(hps), func(hp model.HardwareProfile) bool {
-		if architecture == "" {
-			return false
-		}
-		p, ok := hp.Property(model.PropArchitecture)
-		return !ok || !p.Contains(architecture)
-	}), nil
+	e.profiles.mu.Lock()
+	stamp := e.profiles.stamp
+	e.profiles.mu.Unlock()
+	if s.pe.catalog.ttl <= 0 {
+		stamp = 0
+	}
+	return v.([]model.HardwareProfile), stamp, nil
 }
 
 // GetHardwareProfile returns one profile, or model.NotFound.

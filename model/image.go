@@ -74,6 +74,9 @@ type CreateImage struct {
 	InstanceID  string
 	Name        string // "" lets the driver choose
 	Description string
+	// Version is the image's version, for clouds that keep one (Triton);
+	// others ignore it (the gateway's overlay keeps it for them).
+	Version string
 	// Options are driver-specific switches from the request, for example
 	// "mark_as_template" (vsphere) or "no_reboot" (ec2).
 	Options map[string]string
