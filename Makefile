@@ -1,13 +1,18 @@
 # imagegw. `make run` starts the gateway on its embedded mock cloud;
-# `make test` installs what the tests need and runs them all.
+# `make test` installs what the tests need, runs them all and lists the
+# tests that were skipped, with why.
 GO      ?= go
 LISTEN  ?= 127.0.0.1:3001
 DATA    ?= ./data
 export GOFLAGS := -buildvcs=false
 
 .PHONY: build run test vet bench bench-go bench-wrk bench-limit bench-load
+# The source revision goes into the binary (imagegw version, /version,
+# imagegw_build_info); GOFLAGS disables Go's own VCS stamping.
+REVISION ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 build:
-	$(GO) build -o bin/imagegw ./cmd/imagegw
+	@echo "building bin/imagegw (the first build downloads the Go modules and compiles the cloud SDKs: a few minutes)"
+	$(GO) build -ldflags "-X github.com/imagegw/imagegw/api.Revision=$(REVISION)" -o bin/imagegw ./cmd/imagegw
 
 run: build
 	./bin/imagegw serve --listen $(LISTEN) --data $(DATA)
@@ -21,11 +26,15 @@ vet:
 # skipping, and the OpenStack stack is installed and started for the
 # openstack driver's tests (test-openstack); elsewhere they skip unless the
 # stack is already up.
+#
+# scripts/testsummary runs go test -json and prints what go test would, then
+# each skipped test with its reason, then "tests: N passed, N failed, N skipped".
+TEST = GO=$(GO) $(GO) run ./scripts/testsummary -race -count=1 -timeout 40m
 test: vet
 	@if [ "$$CI" = "true" ]; then \
-	  $(GO) test -race -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \
+	  $(TEST) $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \
 	else \
-	  $(GO) test -race -count=1 -timeout 40m ./...; \
+	  $(TEST) ./...; \
 	fi
 
 bench: bench-go bench-wrk bench-load

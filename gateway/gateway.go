@@ -37,6 +37,7 @@ type Gateway struct {
 	catalog   *catalog
 	idMu      sync.Mutex
 	ids       map[identityKey]string // recent identities (memory only)
+	wrap      func(driver, provider string, d drivers.Driver) drivers.Driver
 
 	closeOnce sync.Once
 }
@@ -53,6 +54,9 @@ type Options struct {
 	Store   store.Store
 	Logger  *slog.Logger // nil: discard
 	DataDir string       // for the credential key and driver files
+	// WrapDriver, when set, wraps each connected driver (metrics.WrapDriver
+	// counts its cloud calls); it must keep the driver's capabilities.
+	WrapDriver func(driver, provider string, d drivers.Driver) drivers.Driver
 }
 
 // New opens every configured provider (plus the default mock provider
@@ -69,7 +73,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, store: opts.Store, log: opts.Logger, dataDir: opts.DataDir,
-		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, ids: map[identityKey]string{}}
+		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, ids: map[identityKey]string{},
+		wrap: opts.WrapDriver}
 	var err error
 	if g.secrets, err = secrets.Load(opts.DataDir); err != nil {
 		return nil, err
@@ -267,6 +272,9 @@ func (g *Gateway) Open(ctx context.Context, t Target, creds model.Credentials) (
 	d, err := pe.prov.Connect(ctx, creds)
 	if err != nil {
 		return nil, classify(err)
+	}
+	if g.wrap != nil {
+		d = g.wrap(t.Driver, t.Provider, d)
 	}
 	return &Session{Target: t, g: g, pe: pe, d: d, creds: creds, identity: g.identity(t, creds)}, nil
 }

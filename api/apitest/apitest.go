@@ -1,5 +1,7 @@
 // Package apitest starts the whole gateway, every front over a real store,
 // in-process on a loopback port, for end-to-end tests of fronts and drivers.
+// Its /metrics counts requests, jobs and cloud calls, as `imagegw serve`'s
+// does.
 package apitest
 
 import (
@@ -9,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imagegw/imagegw/api/server"
 	"github.com/imagegw/imagegw/gateway"
@@ -58,12 +62,14 @@ func newServer(t testing.TB, cfg gateway.Config, dir string, log *slog.Logger) *
 	if err != nil {
 		t.Fatalf("apitest: opening store: %v", err)
 	}
-	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: dir})
+	m := server.NewMetrics(prometheus.NewRegistry())
+	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: dir, WrapDriver: m.WrapDriver})
 	if err != nil {
 		st.Close()
 		t.Fatalf("apitest: starting gateway: %v", err)
 	}
-	hs := httptest.NewServer(server.New(gw, server.Options{Logger: log}))
+	m.WatchJobs(server.JobCounter(gw))
+	hs := httptest.NewServer(server.New(gw, server.Options{Logger: log, Metrics: m}))
 	s := &Server{URL: hs.URL, Gateway: gw, Store: st, DataDir: dir, http: hs}
 	t.Cleanup(s.Close)
 	return s

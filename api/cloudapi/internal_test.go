@@ -98,6 +98,8 @@ func TestOwns(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/--ping": true, "/alice/images": true, "/alice;driver=ec2/images": true, "/my": true,
 		"/api": false, "/api/images": false, "/v1/images": false, "/v2/imagetypes": false, "/": false,
+		"/metrics": false, "/healthz": false, "/readyz": false, "/version": false, "/version/images": false,
+		"/metricsman/images": true,
 	} {
 		if Owns(p) != want {
 			t.Errorf("Owns(%q) = %v", p, !want)

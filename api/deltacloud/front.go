@@ -92,11 +92,15 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		methods map[string]handler
 	}{
 		{"/api", map[string]handler{"GET": f.entryPoint, "POST": f.redirectSelection}},
+		{"/api/openapi.json", map[string]handler{"GET": f.openAPI}},
 		{"/api/drivers", map[string]handler{"GET": f.listDrivers}},
 		{"/api/drivers/{id}", map[string]handler{"GET": f.getDriver}},
 		{"/api/images", map[string]handler{"GET": f.listImages, "POST": f.createImage}},
 		{"/api/images/new", map[string]handler{"GET": f.newImageForm}},
-		{"/api/images/{id}", map[string]handler{"GET": f.getImage, "DELETE": f.deleteImage}},
+		{"/api/images/{id}", map[string]handler{"GET": f.getImage, "DELETE": f.deleteImage, "PUT": f.updateImage, "PATCH": f.updateImage}},
+		{"/api/images/{id}/clone", map[string]handler{"POST": f.cloneImage}},
+		{"/api/images/{id}/copy", map[string]handler{"POST": f.copyImage}},
+		{"/api/images/{id}/export", map[string]handler{"POST": f.exportImage}},
 		{"/api/hardware_profiles", map[string]handler{"GET": f.listProfiles}},
 		{"/api/hardware_profiles/{id}", map[string]handler{"GET": f.getProfile}},
 		{"/api/realms", map[string]handler{"GET": f.listRealms}},
@@ -108,11 +112,11 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	}
 	for _, rt := range routes {
 		r.Handle(rt.path, f.dispatch(rt.methods))
-		if rt.path != "/api" {
-			r.Handle(rt.path+"/", f.dispatch(rt.methods))
-		}
+		r.Handle(rt.path+"/", f.dispatch(rt.methods)) // /api/ too
 	}
-	r.PathPrefix("/api/").Handler(http.HandlerFunc(f.NotFound))
+	// Named "unmatched" so that the metrics do not count every unknown
+	// path under one route.
+	r.PathPrefix("/api/").Handler(http.HandlerFunc(f.NotFound)).Name("unmatched")
 	return f
 }
 
@@ -201,8 +205,10 @@ type call struct {
 	formatErr error
 	target    gateway.Target
 	selErr    error
-	root      string // scheme://host
-	base      string // root + "/api" + the request's selection matrix
+	caps      *gateway.Capabilities // the session's, once one is open
+	actions   []action              // the image actions caps allow; see supportedActions
+	root      string                // scheme://host
+	base      string                // root + "/api" + the request's selection matrix
 }
 
 const (
@@ -280,7 +286,13 @@ func (c *call) session() (*gateway.Session, error) {
 	if u, p, ok := c.r.BasicAuth(); ok {
 		creds = model.Credentials{User: u, Password: p}
 	}
-	return c.f.gw.Open(c.r.Context(), c.target, creds)
+	sess, err := c.f.gw.Open(c.r.Context(), c.target, creds)
+	if err != nil {
+		return nil, err
+	}
+	caps := sess.Capabilities()
+	c.caps = &caps
+	return sess, nil
 }
 
 // contentType returns the exact Content-Type of a format.

@@ -61,7 +61,8 @@ func (c *call) imageView(img model.Image, allProfiles []string) imageView {
 	for _, id := range ids {
 		v.profiles = append(v.profiles, ref{ID: id, Href: c.href("hardware_profiles", id), Rel: "hardware_profile"})
 	}
-	v.actions = []render.Link{{Rel: "destroy_image", Method: "delete", Href: v.href}}
+	// Upstream's action first, then the extensions the driver supports.
+	v.actions = append([]render.Link{{Rel: "destroy_image", Method: "delete", Href: v.href}}, c.imageActions(v.href)...)
 	return v
 }
 
@@ -120,7 +121,7 @@ func (v imageView) html(h *render.HTML) {
 	}
 	h.Raw("</dd></dl><p>")
 	for _, a := range v.actions {
-		h.Action(a)
+		actionHTML(h, a)
 	}
 	h.Raw("</p>")
 }
@@ -374,6 +375,13 @@ func (f *Front) createImage(c *call) error {
 	if err != nil {
 		return err
 	}
+	return f.sendCreated(c, sess, img, job)
+}
+
+// sendCreated answers a request that made an image: 201 with its Location
+// and, when a job follows it, the job's id (X-Job-Id) and link (Link
+// rel="job").
+func (f *Front) sendCreated(c *call, sess *gateway.Session, img model.Image, job model.Job) error {
 	c.w.Header().Set("Location", c.href("images", img.ID))
 	if job.ID != "" {
 		c.w.Header().Set("X-Job-Id", job.ID)
@@ -423,6 +431,9 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if msg := api.MislabeledJSON(b, ""); msg != "" {
+			return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, msg)
+		}
 		if len(strings.TrimSpace(string(b))) > 0 {
 			return nil, fmt.Errorf("%w: a body needs a Content-Type (form, multipart, JSON or XML)", errUnsupportedMedia)
 		}
@@ -438,6 +449,9 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 			return nil, err
 		}
 		for k, vs := range r.PostForm {
+			if api.LooksLikeJSON([]byte(k)) {
+				return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, api.MislabeledJSON([]byte(k), mt))
+			}
 			out[k] = vs[0]
 		}
 	case "multipart/form-data":
@@ -452,14 +466,18 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 			out[k] = vs[0]
 		}
 	case "application/json":
-		var m map[string]any
+		var v any
 		dec := json.NewDecoder(r.Body)
-		if err := dec.Decode(&m); err != nil {
+		if err := dec.Decode(&v); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				return nil, mbe
 			}
 			return nil, model.Errorf(model.InvalidArgument, "malformed JSON body: %v", err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, model.Errorf(model.InvalidArgument, `the JSON body must be an object of parameters, such as {"name": "my-image"}, not %s`, api.JSONKind(v))
 		}
 		if img, ok := m["image"].(map[string]any); ok && len(m) == 1 {
 			m = img
@@ -478,6 +496,13 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 	case "application/xml", "text/xml":
 		return xmlParams(r.Body)
 	default:
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		if msg := api.MislabeledJSON(b, mt); msg != "" {
+			return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, msg)
+		}
 		return nil, fmt.Errorf("%w: %s; use form, multipart, JSON or XML", errUnsupportedMedia, mt)
 	}
 	return out, nil
