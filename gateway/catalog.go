@@ -136,6 +136,13 @@ type catalog struct {
 	shared  map[string]*part                // provider/key
 
 	stats struct{ hits, misses, stale, listings, refreshes, refreshFails, probes atomic.Int64 }
+	event func(provider, event string) // Options.CatalogEvent; nil: none
+}
+
+func (c *catalog) note(provider, event string) {
+	if c.event != nil {
+		c.event(provider, event)
+	}
 }
 
 // CatalogStats counts what the catalog did since the gateway started.
@@ -314,6 +321,7 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 			snap := e.snap
 			e.mu.Unlock()
 			c.stats.hits.Add(1)
+			c.note(sess.Target.Provider, "hit")
 			return snap, "", nil
 		}
 		if age < opts.ttl+opts.maxStale {
@@ -324,14 +332,17 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 			if !e.refreshing && e.fill == nil && now.Sub(e.refreshAt) >= retryRefresh {
 				e.refreshing, e.refreshAt = true, now
 				c.stats.refreshes.Add(1)
+				c.note(sess.Target.Provider, "refresh")
 				go c.refresh(e, sess)
 			}
 			e.mu.Unlock()
 			c.stats.stale.Add(1)
+			c.note(sess.Target.Provider, "stale")
 			return snap, warn, nil
 		}
 	}
 	c.stats.misses.Add(1)
+	c.note(sess.Target.Provider, "miss")
 	f := e.fill
 	if f == nil {
 		f = &fill{done: make(chan struct{})}

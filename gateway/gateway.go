@@ -57,6 +57,11 @@ type Options struct {
 	// WrapDriver, when set, wraps each connected driver (metrics.WrapDriver
 	// counts its cloud calls); it must keep the driver's capabilities.
 	WrapDriver func(driver, provider string, d drivers.Driver) drivers.Driver
+	// CatalogEvent, when set, is told each catalog event of a provider:
+	// "hit" (a fresh answer), "miss" (an answer that waited for a cloud
+	// listing), "stale" (an answer past its TTL) and "refresh" (a background
+	// refill started); metrics.CatalogEvent counts them.
+	CatalogEvent func(provider, event string)
 }
 
 // New opens every configured provider (plus the default mock provider
@@ -89,6 +94,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.catalog = newCatalog(g, cfg.CatalogMaxImages)
+	g.catalog.event = opts.CatalogEvent
 	for _, pc := range provs {
 		reg, _ := drivers.Lookup(pc.Driver)
 		pc = g.withMockDefaults(pc)

@@ -63,7 +63,7 @@ func newServer(t testing.TB, cfg gateway.Config, dir string, log *slog.Logger) *
 		t.Fatalf("apitest: opening store: %v", err)
 	}
 	m := server.NewMetrics(prometheus.NewRegistry())
-	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: dir, WrapDriver: m.WrapDriver})
+	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: dir, WrapDriver: m.WrapDriver, CatalogEvent: m.CatalogEvent})
 	if err != nil {
 		st.Close()
 		t.Fatalf("apitest: starting gateway: %v", err)

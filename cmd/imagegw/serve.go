@@ -126,7 +126,7 @@ func runServe(out io.Writer, args []string) error {
 	}
 	defer st.Close()
 	m := server.NewMetrics(prometheus.NewRegistry())
-	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: *data, WrapDriver: m.WrapDriver})
+	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: *data, WrapDriver: m.WrapDriver, CatalogEvent: m.CatalogEvent})
 	if err != nil {
 		return err
 	}
