@@ -183,11 +183,11 @@ func (s *Session) ResolveImage(ctx context.Context, scheme Scheme, id string) (s
 	if n, ok, err := recordedID(ctx, s.g.store, scheme, s.Target.Driver, s.Target.Provider, KindImages, id); err != nil || ok {
 		return n, err
 	}
-	l, err := s.ListImages(ctx, model.ImageQuery{})
+	snap, _, err := s.g.catalog.images(ctx, s, "")
 	if err != nil {
 		return "", err
 	}
-	if n, ok := s.g.catalog.schemeIDs(s, l.snap, scheme).rev[id]; ok {
+	if n, ok := s.g.catalog.schemeIDs(s, snap, scheme).rev[id]; ok {
 		return n, nil
 	}
 	if scheme.passThrough(id) {
