@@ -63,7 +63,7 @@ func fanOut[T any](ctx context.Context, g *Gateway, providers []string, fn func(
 }
 
 func timedOut(p string, d time.Duration, cause error) error {
-	return model.Wrap(model.DeadlineExceeded, cause, "provider %s did not answer within %s", p, d)
+	return model.Wrap(model.DeadlineExceeded, cause, "provider %s unavailable: no answer within %s", p, d)
 }
 
 // FederatedImage is one image of a federated list, with the provider it

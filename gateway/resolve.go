@@ -189,16 +189,22 @@ func pickImage(ctx context.Context, sess *Session, r *model.Rule, now time.Time)
 	if err != nil {
 		return model.Image{}, false, err
 	}
+	img := pickFrom(r, l.Images, now)
+	return img, img.ID != "", nil
+}
+
+// pickFrom returns the image of imgs that r picks, or a zero image.
+func pickFrom(r *model.Rule, imgs []model.Image, now time.Time) model.Image {
 	var cands []model.Image
-	for _, img := range l.Images {
+	for _, img := range imgs {
 		if ruleMatches(r, img, now) {
 			cands = append(cands, img)
 		}
 	}
 	if len(cands) == 0 {
-		return model.Image{}, false, nil
+		return model.Image{}
 	}
-	return slices.MaxFunc(cands, newerFunc(cands)), true, nil
+	return slices.MaxFunc(cands, newerFunc(cands))
 }
 
 // ruleMatches reports whether img is a candidate of r.
