@@ -109,6 +109,8 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		{"/api/instances/{id}", map[string]handler{"GET": f.getInstance}},
 		{"/api/jobs", map[string]handler{"GET": f.listJobs}},
 		{"/api/jobs/{id}", map[string]handler{"GET": f.getJob}},
+		{"/api/image_types", map[string]handler{"GET": f.listImageTypes}},      // extension: image_types.go
+		{"/api/image_types/{name}", map[string]handler{"GET": f.getImageType}}, // extension
 	}
 	for _, rt := range routes {
 		r.Handle(rt.path, f.dispatch(rt.methods))
