@@ -3,6 +3,8 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -67,10 +69,10 @@ func timedOut(p string, d time.Duration, cause error) error {
 }
 
 // FederatedImage is one image of a federated list, with the provider it
-// is in.
+// is in. The image is the catalog's and must not be modified.
 type FederatedImage struct {
 	Provider string
-	model.Image
+	*model.Image
 }
 
 // ProviderFailure is a provider whose part of a federated list failed.
@@ -79,12 +81,17 @@ type ProviderFailure struct {
 	Err      error
 }
 
-// FederatedListing is the merged answer of several providers of one
-// driver.
-type FederatedListing struct {
-	// Images are every answering provider's images q selects, sorted by
-	// provider, then native id.
+// FederatedPage is one page of the merged answer of several providers of
+// one driver.
+type FederatedPage struct {
+	// Images are the page's images in the query's order, ties broken by
+	// id, then provider.
 	Images []FederatedImage
+	// Total is how many images the query selects across the answering
+	// providers.
+	Total int
+	// NextCursor continues after this page; "" on the last page.
+	NextCursor string
 	// Failures are the providers that did not answer, by name.
 	Failures []ProviderFailure
 	// Warnings are the providers' catalog warnings (stale answers), by
@@ -121,24 +128,39 @@ func (g *Gateway) ProvidersOf(driver, sel string) ([]string, error) {
 // providers at once ("*" or a comma list).
 func IsFederated(sel string) bool { return strings.TrimSpace(sel) == "*" || strings.Contains(sel, ",") }
 
-// ListImagesAcross lists the images q selects in several providers of one
-// driver at once, through each provider's catalog, with creds, each
-// provider under its own deadline. A provider that fails is a Failure
-// while the others' images are served; only when every provider fails is
-// the answer an error (the first provider's).
-func (g *Gateway) ListImagesAcross(ctx context.Context, driver string, providers []string, creds model.Credentials, q model.ImageQuery) (FederatedListing, error) {
+// QueryImagesAcross runs one query over several providers of one driver at
+// once, through each provider's catalog, with creds, each provider under
+// its own deadline, and sorts and pages the merged list: o's sort (ties by
+// id, then provider), cursor, offset and limit apply to the whole, as
+// Session.QueryImages's do to one provider. A provider that fails is a
+// Failure while the others' images are served; only when every provider
+// fails is the answer an error (the first provider's).
+func (g *Gateway) QueryImagesAcross(ctx context.Context, driver string, providers []string, creds model.Credentials, q model.ImageQuery, o model.ListOptions) (FederatedPage, error) {
 	t, err := g.Resolve(Selection{Driver: driver})
 	if err != nil {
-		return FederatedListing{}, err
+		return FederatedPage{}, err
 	}
-	parts, errs := fanOut(ctx, g, providers, func(ctx context.Context, p string) (Listing, error) {
+	if o.Limit < 0 || o.Limit > model.MaxLimit {
+		return FederatedPage{}, model.Errorf(model.InvalidArgument, "limit: must be 1 to %d, not %d", model.MaxLimit, o.Limit)
+	}
+	if o.Offset < 0 {
+		return FederatedPage{}, model.Errorf(model.InvalidArgument, "offset: must not be negative, not %d", o.Offset)
+	}
+	var cur fedCursor
+	if o.Cursor != "" {
+		if cur, err = decodeFedCursor(o.Cursor, o.Sort); err != nil {
+			return FederatedPage{}, err
+		}
+	}
+	parts, errs := fanOut(ctx, g, providers, func(ctx context.Context, p string) (ImagePage, error) {
 		sess, err := g.Open(ctx, Target{Driver: t.Driver, Provider: p}, creds)
 		if err != nil {
-			return Listing{}, err
+			return ImagePage{}, err
 		}
-		return sess.ListImages(ctx, q)
+		return sess.QueryImages(ctx, q, model.ListOptions{Sort: o.Sort})
 	})
-	var out FederatedListing
+	var out FederatedPage
+	var all []FederatedImage
 	for i, p := range providers {
 		if errs[i] != nil {
 			out.Failures = append(out.Failures, ProviderFailure{Provider: p, Err: errs[i]})
@@ -150,19 +172,69 @@ func (g *Gateway) ListImagesAcross(ctx context.Context, driver string, providers
 			}
 			out.Warnings[p] = parts[i].Warning
 		}
-		for _, img := range parts[i].Images {
-			out.Images = append(out.Images, FederatedImage{Provider: p, Image: img})
+		for j := range parts[i].Len() {
+			all = append(all, FederatedImage{Provider: p, Image: parts[i].At(j)})
 		}
 	}
 	if len(providers) > 0 && len(out.Failures) == len(providers) {
 		return out, out.Failures[0].Err
 	}
 	slices.SortFunc(out.Failures, func(a, b ProviderFailure) int { return cmp.Compare(a.Provider, b.Provider) })
-	slices.SortFunc(out.Images, func(a, b FederatedImage) int {
-		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.ID, b.ID))
+	slices.SortFunc(all, func(a, b FederatedImage) int {
+		return cmp.Or(model.CompareImages(o.Sort, a.Image, b.Image), cmp.Compare(a.Provider, b.Provider))
 	})
-	if out.Images == nil {
-		out.Images = []FederatedImage{}
+	out.Total = len(all)
+	start := 0
+	if o.Cursor != "" {
+		start, _ = slices.BinarySearchFunc(all, cur, func(img FederatedImage, c fedCursor) int {
+			if afterFedCursor(o.Sort, img, c) > 0 {
+				return 1
+			}
+			return -1
+		})
+	}
+	start = min(start+o.Offset, len(all))
+	end := len(all)
+	if o.Limit > 0 {
+		end = min(start+o.Limit, len(all))
+	}
+	out.Images = all[start:end:end]
+	if end < len(all) && end > start {
+		out.NextCursor = encodeFedCursor(o.Sort, all[end-1])
 	}
 	return out, nil
+}
+
+// fedCursor is a federated NextCursor: a provider's cursor and the
+// provider, the last tie-break.
+type fedCursor struct {
+	cursor
+	Provider string `json:"p"`
+}
+
+func encodeFedCursor(keys []model.SortKey, img FederatedImage) string {
+	c := fedCursor{cursor: cursor{Sort: model.FormatSort(keys), ID: img.ID}, Provider: img.Provider}
+	for _, k := range keys {
+		c.Values = append(c.Values, img.SortValue(k.Field))
+	}
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeFedCursor(s string, keys []model.SortKey) (fedCursor, error) {
+	var c fedCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" || c.Provider == "" {
+		return c, model.Errorf(model.InvalidArgument, "marker: %q is not a marker this gateway gave for several providers", s)
+	}
+	if c.Sort != model.FormatSort(keys) || len(c.Values) != len(keys) {
+		return c, model.Errorf(model.InvalidArgument, "marker: it was given for sort %q, not %q", c.Sort, model.FormatSort(keys))
+	}
+	return c, nil
+}
+
+// afterFedCursor compares img with the cursor's position: > 0 when img
+// comes after it.
+func afterFedCursor(keys []model.SortKey, img FederatedImage, c fedCursor) int {
+	return cmp.Or(afterCursor(keys, img.Image, c.cursor), cmp.Compare(img.Provider, c.Provider))
 }

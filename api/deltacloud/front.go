@@ -211,6 +211,9 @@ type call struct {
 	actions   []action              // the image actions caps allow; see supportedActions
 	root      string                // scheme://host
 	base      string                // root + "/api" + the request's selection matrix
+	// federation are the providers of a federated selection
+	// (;provider=* or a comma list; federated.go), else nil.
+	federation []string
 }
 
 const (
@@ -235,6 +238,9 @@ func (f *Front) newCall(w http.ResponseWriter, r *http.Request) *call {
 		sel.Provider = r.Header.Get("X-Deltacloud-Provider")
 	}
 	c.target, c.selErr = f.gw.Resolve(sel)
+	if gateway.IsFederated(sel.Provider) {
+		c.federate(sel) // federated.go
+	}
 	if c.selErr != nil {
 		c.target = f.gw.Defaults()
 	}
