@@ -163,6 +163,8 @@ func (g *Gateway) ListTypes(ctx context.Context, tenant string, kind TypeKind) (
 			return nil
 		})
 	})
+	// keys order "a.b/" before "a/": sort by name as clients expect
+	slices.SortFunc(out, func(a, b model.PortableType) int { return strings.Compare(a.Name, b.Name) })
 	return out, err
 }
 

@@ -45,14 +45,26 @@ func (f *Front) list(c *call) error {
 	return c.sendJSON(out)
 }
 
-// version is the path's version, 0 when the path has none.
-func (c *call) version() int {
-	v, _ := strconv.Atoi(mux.Vars(c.r)["version"])
-	return v
+// version is the path's version, 0 when the path has none; a version
+// that cannot exist (0, or too large) is model.NotFound.
+func (c *call) version() (int, error) {
+	s, ok := mux.Vars(c.r)["version"]
+	if !ok {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 1 {
+		return 0, model.Errorf(model.NotFound, "%s %s version %s not found", c.kind.Noun(), c.name, s)
+	}
+	return v, nil
 }
 
 func (f *Front) get(c *call) error {
-	t, err := f.gw.GetType(c.r.Context(), c.tenant, c.kind, c.name, c.version())
+	v, err := c.version()
+	if err != nil {
+		return err
+	}
+	t, err := f.gw.GetType(c.r.Context(), c.tenant, c.kind, c.name, v)
 	if err != nil {
 		return err
 	}
@@ -88,7 +100,11 @@ func (f *Front) replace(c *call) error {
 }
 
 func (f *Front) remove(c *call) error {
-	if err := f.gw.DeleteType(c.r.Context(), c.tenant, c.kind, c.name, c.version()); err != nil {
+	v, err := c.version()
+	if err != nil {
+		return err
+	}
+	if err := f.gw.DeleteType(c.r.Context(), c.tenant, c.kind, c.name, v); err != nil {
 		return err
 	}
 	return c.ok()
