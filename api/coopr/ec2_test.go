@@ -15,6 +15,16 @@ providers:
 ` + extra
 }
 
+// warm lets ec2 providers cache their instance types, which moto lists
+// slowly (seconds on a busy machine), before a deadline counts: a cold
+// provider's first listing can outlast a short per-provider deadline.
+func warm(t *testing.T, e *env, provs ...string) {
+	t.Helper()
+	for _, p := range provs {
+		apitest.Call(t, "GET", e.srv.URL+"/api;driver=ec2;provider="+p+"/hardware_profiles", motoKey, motoSecret, nil).Want(t, "warm "+p, 200)
+	}
+}
+
 type resolved struct {
 	Name     string `json:"name"`
 	Provider string `json:"provider"`
@@ -35,6 +45,7 @@ func TestRuleMappingNewestBySemver(t *testing.T) {
 		ids[n] = registerAMI(t, "us-east-1", n)
 	}
 	registerAMI(t, "us-east-1", "other-9.9.9")
+	warm(t, e, "moto-east")
 	rule := `{"name":"app","providermap":{"moto-east":{"match":{"owner_id":"` + motoAccount + `","name":"app-*","architecture":"x86_64"},"pick":"newest"},"mock":{"image":"img1"}}}`
 	want(t, "POST rule", e.admin("POST", "/v2/imagetypes", rule), 200, "")
 	want(t, "GET keeps the rule", e.admin("GET", "/v2/imagetypes/app", ""), 200,
@@ -77,11 +88,7 @@ image_types:
   provider_timeouts: {dead: `+deadline.String()+`}
 `))
 	ami := registerAMI(t, "us-east-1", "centos-7.9")
-	// moto lists instance types slowly (seconds): let both ec2 providers
-	// cache theirs before the short deadline counts
-	for _, p := range []string{"moto-east", "dead"} {
-		apitest.Call(t, "GET", e.srv.URL+"/api;driver=ec2;provider="+p+"/hardware_profiles", motoKey, motoSecret, nil).Want(t, "warm "+p, 200)
-	}
+	warm(t, e, "moto-east", "dead")
 	want(t, "POST while every provider answers", e.admin("POST", "/v2/imagetypes",
 		`{"name":"centos7","providermap":{"mock":{"image":"img1"},"moto-east":{"image":"`+ami+`"},"dead":{"image":"`+ami+`"}}}`), 200, "")
 	dead.hang.Store(true)
