@@ -44,7 +44,6 @@ func (k TypeKind) refKey() string {
 // portable types:
 //
 //	image_types:
-//	  native_tenant: default      # the tenant the native front's /api/image_types shows
 //	  provider_timeout: 10s       # each provider's deadline in checks, resolve and federated lists
 //	  provider_timeouts:          # per provider, beating provider_timeout
 //	    slow-region: 2s
@@ -60,7 +59,6 @@ const TypesSection = "image_types"
 
 // TypesConfig is the TypesSection.
 type TypesConfig struct {
-	NativeTenant     string                   `yaml:"native_tenant"`
 	ProviderTimeout  time.Duration            `yaml:"provider_timeout"`
 	ProviderTimeouts map[string]time.Duration `yaml:"provider_timeouts"`
 	Credentials      map[string]struct {
@@ -73,9 +71,6 @@ type TypesConfig struct {
 // configuration sets none.
 const DefaultProviderTimeout = 10 * time.Second
 
-// DefaultNativeTenant is the native front's tenant when none is configured.
-const DefaultNativeTenant = "default"
-
 func init() {
 	RegisterSection(TypesSection, func() any { return new(TypesConfig) })
 }
@@ -86,9 +81,6 @@ func (g *Gateway) TypesConfig() TypesConfig {
 	if err := g.cfg.DecodeSection(TypesSection, &c); err != nil {
 		g.log.Error("ignoring the image_types section", "err", err)
 		c = TypesConfig{}
-	}
-	if c.NativeTenant == "" {
-		c.NativeTenant = DefaultNativeTenant
 	}
 	if c.ProviderTimeout <= 0 {
 		c.ProviderTimeout = DefaultProviderTimeout

@@ -83,7 +83,7 @@ func TestResolveAllWithAProviderThatNeverAnswers(t *testing.T) {
 	moto := needMoto(t)
 	dead := newSwitchable(t, moto)
 	const deadline = time.Second
-	e := newEnv(t, ec2Config(moto, `  - {name: dead, driver: ec2, region: us-east-1, endpoint: "`+dead.URL+`", access_key_id: `+motoKey+`, secret_access_key: `+motoSecret+`, catalog_ttl: 0, max_attempts: 1}
+	e := newEnv(t, ec2Config(moto, `  - {name: dead, driver: ec2, region: us-east-1, endpoint: "`+dead.URL+`", access_key_id: `+motoKey+`, secret_access_key: `+motoSecret+`, max_attempts: 1}
 image_types:
   provider_timeouts: {dead: `+deadline.String()+`}
 `))

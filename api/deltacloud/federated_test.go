@@ -69,6 +69,34 @@ providers:
 			}
 		})
 	}
+	t.Run("sort and pages over the merged list", func(t *testing.T) {
+		var got []string
+		path := "/api;driver=mock;provider=*/images?format=json&sort=-name&limit=4"
+		for pages := 0; path != ""; pages++ {
+			if pages > 3 {
+				t.Fatal("more than 3 pages of 4 for 9 images")
+			}
+			r := do(t, s, req{path: path, auth: true})
+			var l struct {
+				Images []struct{ Image struct{ ID, Provider string } }
+				Next   string
+			}
+			if r.status != 200 || json.Unmarshal([]byte(r.body), &l) != nil {
+				t.Fatalf("%s: %d %s", path, r.status, r.body)
+			}
+			for _, im := range l.Images {
+				got = append(got, im.Image.Provider+"/"+im.Image.ID)
+			}
+			path = strings.TrimPrefix(l.Next, s.URL)
+			if l.Next != "" && !strings.Contains(r.header.Get("Link"), `rel="next"`) {
+				t.Errorf("no Link header with next %s", l.Next)
+			}
+		}
+		want := "mock/img3 mock2/img3 mock3/img3 mock/img2 mock2/img2 mock3/img2 mock/img1 mock2/img1 mock3/img1"
+		if strings.Join(got, " ") != want {
+			t.Errorf("pages gave\n %s\nwant\n %s", strings.Join(got, " "), want)
+		}
+	})
 	r := do(t, s, req{path: "/api;driver=mock;provider=*/images?architecture=i386", auth: true})
 	if r.status != 200 || strings.Count(r.body, "<provider>mock2</provider>") != 2 || strings.Contains(r.body, "<failures>") {
 		t.Errorf("XML: %d %s", r.status, r.body)
@@ -80,6 +108,7 @@ providers:
 		msg        string
 	}{
 		{"unknown provider in the list", "/api;driver=mock;provider=mock,nosuch/images?format=json", true, 400, `provider \"nosuch\" is not configured for driver mock`},
+		{"a marker not given for several providers", "/api;driver=mock;provider=*/images?format=json&marker=xyz", true, 400, "is not a marker this gateway gave for several providers"},
 		{"only image lists", "/api;driver=mock;provider=*/hardware_profiles?format=json", true, 400, "can be selected only to list images"},
 		{"all fail: the error", "/api;driver=mock;provider=*/images?format=json", false, 401, "credentials required"},
 	} {

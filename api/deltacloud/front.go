@@ -58,9 +58,11 @@ const Section = "deltacloud"
 //	  max_profile_links: 32   # in lists, past this many fitting profiles an
 //	                          # image links to the profile collection instead
 //	  answer_cache: 64MiB     # memory for encoded list answers (bytes)
+//	  native_tenant: default  # whose image types /api/image_types shows (image_types.go)
 type Config struct {
-	MaxProfileLinks int `yaml:"max_profile_links"`
-	AnswerCache     int `yaml:"answer_cache"`
+	MaxProfileLinks int    `yaml:"max_profile_links"`
+	AnswerCache     int    `yaml:"answer_cache"`
+	NativeTenant    string `yaml:"native_tenant"`
 }
 
 func (c Config) maxProfileLinks() int {

@@ -15,9 +15,20 @@ import (
 )
 
 // The image_types collection (an imagegw extension, docs/api/deltacloud.md):
-// the portable image types of the configured tenant (image_types:
+// the portable image types of the configured tenant (deltacloud:
 // native_tenant, default "default"), read-only, each linked to the
 // concrete image its mapping names in the request's selected provider.
+
+// DefaultNativeTenant is the tenant whose image types the front shows when
+// the configuration names none.
+const DefaultNativeTenant = "default"
+
+func (c Config) nativeTenant() string {
+	if c.NativeTenant == "" {
+		return DefaultNativeTenant
+	}
+	return c.NativeTenant
+}
 
 // imageTypeView is an image type with what its representations need.
 type imageTypeView struct {
@@ -55,7 +66,7 @@ func (c *call) imageTypeView(t model.PortableType) imageTypeView {
 	if _, ok := t.ProviderMap[c.target.Provider]; !ok {
 		return v
 	}
-	_, v.res, _ = c.f.gw.ResolveType(c.r.Context(), c.f.gw.TypesConfig().NativeTenant, gateway.ImageTypes, t.Name, c.target.Provider)
+	_, v.res, _ = c.f.gw.ResolveType(c.r.Context(), c.f.cfg.nativeTenant(), gateway.ImageTypes, t.Name, c.target.Provider)
 	v.resolved = true
 	if v.res.Err == nil {
 		v.imgHref = c.href("images", v.res.Image.ID)
@@ -125,7 +136,7 @@ func (v imageTypeView) html(h *render.HTML) {
 func sortedMapKeys(m map[string]model.Mapping) []string { return slices.Sorted(maps.Keys(m)) }
 
 func (f *Front) listImageTypes(c *call) error {
-	ts, err := f.gw.ListTypes(c.r.Context(), f.gw.TypesConfig().NativeTenant, gateway.ImageTypes)
+	ts, err := f.gw.ListTypes(c.r.Context(), f.cfg.nativeTenant(), gateway.ImageTypes)
 	if err != nil {
 		return err
 	}
@@ -157,7 +168,7 @@ func (f *Front) listImageTypes(c *call) error {
 }
 
 func (f *Front) getImageType(c *call) error {
-	t, err := f.gw.GetType(c.r.Context(), f.gw.TypesConfig().NativeTenant, gateway.ImageTypes, mux.Vars(c.r)["name"], 0)
+	t, err := f.gw.GetType(c.r.Context(), f.cfg.nativeTenant(), gateway.ImageTypes, mux.Vars(c.r)["name"], 0)
 	if err != nil {
 		return err
 	}

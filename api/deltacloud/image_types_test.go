@@ -15,7 +15,7 @@ func TestImageTypesExtension(t *testing.T) {
 providers:
   - {name: mock, driver: mock}
   - {name: mock2, driver: mock}
-image_types: {native_tenant: lab}
+deltacloud: {native_tenant: lab}
 `)
 	ctx := context.Background()
 	label := "Fedora"
