@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -296,9 +295,6 @@ func ValidateType(kind TypeKind, t model.PortableType) error {
 			}
 			if len(m.Rule.Match) == 0 {
 				probs = append(probs, "provider "+p+": match must name at least one of "+strings.Join(model.RuleMatchKeys, ", "))
-			}
-			if _, err := path.Match(m.Rule.Match["name"], ""); err != nil {
-				probs = append(probs, "provider "+p+": match name is not a valid pattern")
 			}
 			for _, k := range sortedKeys(m.Rule.Match) {
 				if !slices.Contains(model.RuleMatchKeys, k) {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -181,15 +180,16 @@ func (g *Gateway) ResolveTypeAll(ctx context.Context, tenant string, kind TypeKi
 	return t, rs, nil
 }
 
-// pickImage applies a rule to the provider's catalog: the available,
-// not deprecated images matching every field of the rule, the newest first
-// (see newer).
+// pickImage applies a rule to the provider's catalog (a query over its
+// indexes): the available, not deprecated images matching every field of
+// the rule, the newest first (see newerFunc).
 func pickImage(ctx context.Context, sess *Session, r *model.Rule, now time.Time) (model.Image, bool, error) {
-	l, err := sess.ListImages(ctx, model.ImageQuery{OwnerID: r.Match["owner_id"], Architecture: r.Match["architecture"]})
+	p, err := sess.QueryImages(ctx, model.ImageQuery{OwnerID: r.Match["owner_id"], Architecture: r.Match["architecture"],
+		NamePattern: r.Match["name"], State: model.ImageAvailable}, model.ListOptions{})
 	if err != nil {
 		return model.Image{}, false, err
 	}
-	img := pickFrom(r, l.Images, now)
+	img := pickFrom(r, p.Images(), now)
 	return img, img.ID != "", nil
 }
 
@@ -218,10 +218,8 @@ func ruleMatches(r *model.Rule, img model.Image, now time.Time) bool {
 	if a := r.Match["architecture"]; a != "" && img.Architecture != a {
 		return false
 	}
-	if n, ok := r.Match["name"]; ok {
-		if m, err := path.Match(n, img.Name); err != nil || !m {
-			return false
-		}
+	if n, ok := r.Match["name"]; ok && !model.MatchPattern(n, img.Name) {
+		return false
 	}
 	return true
 }

@@ -221,6 +221,13 @@ func TestRuleSkipsUnavailableImages(t *testing.T) {
 	if got := pickFrom(r, imgs[1:3], now); got.ID != "" {
 		t.Errorf("picked %s from pending and failed images", got.ID)
 	}
+	ub := []model.Image{
+		img("u1", "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20240301", model.ImageAvailable, "x86_64", "canonical"),
+		img("u2", "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-20240301", model.ImageAvailable, "x86_64", "canonical"),
+	}
+	if got := pickFrom(&model.Rule{Match: map[string]string{"name": "ubuntu/*jammy*"}, Pick: model.PickNewest}, ub, now); got.ID != "u1" {
+		t.Errorf("a * across / picked %q, want u1", got.ID)
+	}
 }
 
 // BenchmarkResolveAll resolves one type over four providers delayed 25,

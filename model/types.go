@@ -47,7 +47,7 @@ type Mapping struct {
 // field of Match, then one of them by Pick.
 type Rule struct {
 	// Match holds image fields: owner_id, architecture (exact) and name (a
-	// glob with * and ?).
+	// pattern where * stands for any run of characters, as MatchPattern).
 	Match map[string]string
 	// Pick is how one image is chosen; only "newest" exists.
 	Pick string

@@ -19,7 +19,7 @@ import (
 // Federated search (an imagegw extension, docs/api/deltacloud.md):
 // GET /api;driver=ec2;provider=*/images, or ;provider=a,b, lists the images
 // of several providers of the driver at once, through each one's catalog
-// and each under its own deadline (gateway.ListImagesAcross). Every image
+// and each under its own deadline (gateway.QueryImagesAcross). Every image
 // carries its provider and an href selecting it; providers that fail are
 // listed (<failures>, "failures", a Warning header each) while the others'
 // images are served. Only when all fail is the answer an error.
