@@ -139,10 +139,12 @@ func (f *Front) listImagesFederated(c *call, iq model.ImageQuery, o model.ListOp
 				return err
 			}
 		}
-		bw.WriteString(`],"failures":`)
-		if err := enc.Encode(failures); err != nil {
+		fb, err := json.Marshal(failures)
+		if err != nil {
 			return err
 		}
+		bw.WriteString(`],"failures":`)
+		bw.Write(fb)
 		if next != "" {
 			nb, _ := json.Marshal(next)
 			bw.WriteString(`,"next":`)
