@@ -87,13 +87,15 @@ func (g *Gateway) operatorCredentials(provider string, pe *providerEntry) model.
 }
 
 // unavailable is the error of a provider that could not answer a check
-// or a resolve: model.Unavailable (or DeadlineExceeded) with the cause.
+// or a resolve: model.Unavailable (or DeadlineExceeded) with the cause,
+// whose client-safe message it repeats ("provider lab unavailable:
+// Authentication failed").
 func unavailable(provider string, err error) error {
 	code := model.CodeOf(err)
 	if code != model.DeadlineExceeded && code != model.Canceled {
 		code = model.Unavailable
 	}
-	return &model.Error{Code: code, Message: fmt.Sprintf("provider %s unavailable", provider), Err: err,
+	return &model.Error{Code: code, Message: fmt.Sprintf("provider %s unavailable: %s", provider, model.MessageOf(err)), Err: err,
 		RetryAfter: model.RetryAfterOf(err)}
 }
 

@@ -200,6 +200,13 @@ func TestMockReferenceChecks(t *testing.T) {
 	want(t, "extra keys", e.admin("GET", "/v2/imagetypes/e", ""), 200, `{"name":"e","version":1,"providermap":{"mock":{"image":"img2","user":"fedora"}}}`)
 }
 
+func TestOperatorCredentialsRejected(t *testing.T) {
+	e := newEnv(t, "image_types: {credentials: {mock: {user: mockuser, password: wrong}}}\n")
+	want(t, "POST", e.admin("POST", "/v2/imagetypes", `{"name":"a","providermap":{"mock":{"image":"img1"}}}`), 503,
+		"provider mock unavailable: Authentication failed")
+	want(t, "nothing stored", e.admin("GET", "/v2/imagetypes/a", ""), 404, "image type a not found")
+}
+
 func TestVersions(t *testing.T) {
 	e := newEnv(t, "")
 	body := func(desc string) string {
