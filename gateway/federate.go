@@ -15,7 +15,7 @@ import (
 
 // fanOut runs fn once per provider, all at once, each under its own
 // deadline (TypesConfig's provider_timeout(s)), and returns each one's
-// error by index. It returns when every provider answered or ran out of
+// value and error by index. It returns when every provider answered or ran out of
 // time, whichever is first for each: a provider whose driver ignores its
 // context is given up on at its deadline (its call finishes in the
 // background, its result dropped), so the whole takes the time of the
@@ -45,13 +45,23 @@ func fanOut[T any](ctx context.Context, g *Gateway, providers []string, fn func(
 				}
 				done <- r
 			}()
+			keep := func(r result) {
+				vals[i], errs[i] = r.v, r.err
+				// its own deadline cut the call short: say so
+				if c := model.CodeOf(r.err); (c == model.DeadlineExceeded || c == model.Canceled) && pctx.Err() != nil && ctx.Err() == nil {
+					errs[i] = timedOut(p, d, r.err)
+				}
+			}
 			select {
 			case r := <-done:
-				if r.err != nil && pctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-					r.err = timedOut(p, d, r.err)
-				}
-				vals[i], errs[i] = r.v, r.err
+				keep(r)
 			case <-pctx.Done():
+				select {
+				case r := <-done: // answered as time ran out: keep the answer
+					keep(r)
+					return
+				default:
+				}
 				if ctx.Err() != nil {
 					errs[i] = model.Wrap(model.CodeOf(ctx.Err()), ctx.Err(), "%v", ctx.Err())
 				} else {
