@@ -14,14 +14,13 @@ import (
 )
 
 // fanOut runs fn once per provider, all at once, each under its own
-// deadline (TypesConfig's provider_timeout(s)), and returns each one's
+// deadline (the provider's request_timeout), and returns each one's
 // value and error by index. It returns when every provider answered or ran out of
 // time, whichever is first for each: a provider whose driver ignores its
 // context is given up on at its deadline (its call finishes in the
 // background, its result dropped), so the whole takes the time of the
 // slowest provider bounded by that provider's deadline, never the sum.
 func fanOut[T any](ctx context.Context, g *Gateway, providers []string, fn func(ctx context.Context, provider string) (T, error)) ([]T, []error) {
-	cfg := g.TypesConfig()
 	vals := make([]T, len(providers))
 	errs := make([]error, len(providers))
 	var wg sync.WaitGroup
@@ -29,7 +28,7 @@ func fanOut[T any](ctx context.Context, g *Gateway, providers []string, fn func(
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := cfg.providerTimeout(p)
+			d := g.requestTimeout(p)
 			pctx, cancel := context.WithTimeout(ctx, d)
 			defer cancel()
 			type result struct {

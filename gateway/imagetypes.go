@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/imagegw/imagegw/model"
 	"github.com/imagegw/imagegw/store"
@@ -43,56 +42,35 @@ func (k TypeKind) refKey() string {
 // portable types:
 //
 //	image_types:
-//	  provider_timeout: 10s       # each provider's deadline in checks, resolve and federated lists
-//	  provider_timeouts:          # per provider, beating provider_timeout
-//	    slow-region: 2s
 //	  credentials:                # per provider, the cloud credentials checks and resolves act with
 //	    lab: {user: svc-imagegw, password: secret}
 //
 // Without credentials a provider is called with its server-side
-// credentials (the mock publishes its own).
-//
-// The deadlines are the gateway's until providers carry a request timeout
-// of their own.
+// credentials (the mock publishes its own). Each provider's part of a
+// check, a resolve or a federated list is bounded by that provider's
+// request_timeout (default 30s).
 const TypesSection = "image_types"
 
 // TypesConfig is the TypesSection.
 type TypesConfig struct {
-	ProviderTimeout  time.Duration            `yaml:"provider_timeout"`
-	ProviderTimeouts map[string]time.Duration `yaml:"provider_timeouts"`
-	Credentials      map[string]struct {
+	Credentials map[string]struct {
 		User     string `yaml:"user"`
 		Password string `yaml:"password"`
 	} `yaml:"credentials"`
 }
 
-// DefaultProviderTimeout is a provider's deadline in fan-outs when the
-// configuration sets none.
-const DefaultProviderTimeout = 10 * time.Second
-
 func init() {
 	RegisterSection(TypesSection, func() any { return new(TypesConfig) })
 }
 
-// TypesConfig returns the image_types section with its defaults applied.
+// TypesConfig returns the image_types section.
 func (g *Gateway) TypesConfig() TypesConfig {
 	var c TypesConfig
 	if err := g.cfg.DecodeSection(TypesSection, &c); err != nil {
 		g.log.Error("ignoring the image_types section", "err", err)
 		c = TypesConfig{}
 	}
-	if c.ProviderTimeout <= 0 {
-		c.ProviderTimeout = DefaultProviderTimeout
-	}
 	return c
-}
-
-// ProviderTimeout is the deadline of one provider's part of a fan-out.
-func (c TypesConfig) providerTimeout(name string) time.Duration {
-	if d, ok := c.ProviderTimeouts[name]; ok && d > 0 {
-		return d
-	}
-	return c.ProviderTimeout
 }
 
 // typeRecord is one stored version of a portable type.

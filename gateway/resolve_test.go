@@ -81,13 +81,18 @@ func (d delayDriver) GetImage(ctx context.Context, id string) (model.Image, erro
 
 // delayedGateway opens a gateway over delayed mock providers named p<ms>
 // (one per delay), with the catalog off so that every call pays its delay,
-// and the extra top-level YAML.
-func delayedGateway(t testing.TB, extra string, delays ...time.Duration) *Gateway {
+// and the request_timeout of the providers timeouts names.
+func delayedGateway(t testing.TB, timeouts map[string]string, delays ...time.Duration) *Gateway {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString(extra + "providers:\n")
+	b.WriteString("providers:\n")
 	for _, d := range delays {
-		fmt.Fprintf(&b, "  - {name: p%d, driver: delayed, delay: %s, catalog_ttl: 0}\n", d.Milliseconds(), d)
+		name := fmt.Sprintf("p%d", d.Milliseconds())
+		extra := ""
+		if to, ok := timeouts[name]; ok {
+			extra = ", request_timeout: " + to
+		}
+		fmt.Fprintf(&b, "  - {name: %s, driver: delayed, delay: %s, catalog_ttl: 0%s}\n", name, d, extra)
 	}
 	cfg, err := ParseConfig(strings.NewReader(b.String()))
 	if err != nil {
@@ -135,7 +140,7 @@ func mustJSON(v map[string]model.Mapping) string {
 
 func TestResolveAllTakesTheSlowestNotTheSum(t *testing.T) {
 	delays := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond, 300 * time.Millisecond, 5 * time.Second}
-	gw := delayedGateway(t, "image_types: {provider_timeouts: {p5000: 400ms}}\n", delays...)
+	gw := delayedGateway(t, map[string]string{"p5000": "400ms"}, delays...)
 	putType(t, gw, "fedora", "p50", "p100", "p150", "p300", "p5000", "nosuch")
 	start := time.Now()
 	_, rs, err := gw.ResolveTypeAll(context.Background(), "t", ImageTypes, "fedora")
@@ -235,7 +240,7 @@ func TestRuleSkipsUnavailableImages(t *testing.T) {
 // (1 is ideal) next to the sum of the delays (2.5 times the largest).
 func BenchmarkResolveAll(b *testing.B) {
 	delays := []time.Duration{25 * time.Millisecond, 50 * time.Millisecond, 75 * time.Millisecond, 100 * time.Millisecond}
-	gw := delayedGateway(b, "", delays...)
+	gw := delayedGateway(b, nil, delays...)
 	putType(b, gw, "fedora", "p25", "p50", "p75", "p100")
 	var sum time.Duration
 	for _, d := range delays {

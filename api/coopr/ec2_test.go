@@ -11,13 +11,14 @@ import (
 func ec2Config(moto string, extra string) string {
 	return `
 providers:
-  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: "` + moto + `", access_key_id: ` + motoKey + `, secret_access_key: ` + motoSecret + `}
+  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: "` + moto + `", access_key_id: ` + motoKey + `, secret_access_key: ` + motoSecret + `, instance_types: ["t2.*"]}
 ` + extra
 }
 
 // warm lets ec2 providers cache their instance types, which moto lists
-// slowly (seconds on a busy machine), before a deadline counts: a cold
-// provider's first listing can outlast a short per-provider deadline.
+// slowly (seconds for every type on a busy machine; the providers ask only
+// for t2.*), before a deadline counts: a cold provider's first listing can
+// outlast a short request_timeout.
 func warm(t *testing.T, e *env, provs ...string) {
 	t.Helper()
 	for _, p := range provs {
@@ -82,10 +83,8 @@ func TestRuleMappingNewestBySemver(t *testing.T) {
 func TestResolveAllWithAProviderThatNeverAnswers(t *testing.T) {
 	moto := needMoto(t)
 	dead := newSwitchable(t, moto)
-	const deadline = time.Second
-	e := newEnv(t, ec2Config(moto, `  - {name: dead, driver: ec2, region: us-east-1, endpoint: "`+dead.URL+`", access_key_id: `+motoKey+`, secret_access_key: `+motoSecret+`, max_attempts: 1}
-image_types:
-  provider_timeouts: {dead: `+deadline.String()+`}
+	const deadline = 2 * time.Second
+	e := newEnv(t, ec2Config(moto, `  - {name: dead, driver: ec2, region: us-east-1, endpoint: "`+dead.URL+`", access_key_id: `+motoKey+`, secret_access_key: `+motoSecret+`, max_attempts: 1, instance_types: ["t2.*"], request_timeout: `+deadline.String()+`}
 `))
 	ami := registerAMI(t, "us-east-1", "centos-7.9")
 	warm(t, e, "moto-east", "dead")
@@ -109,7 +108,7 @@ image_types:
 	if p := all.Providers["moto-east"]; p.Image == nil || p.Image.ID != ami {
 		t.Errorf("moto-east: %+v", p)
 	}
-	if p := all.Providers["dead"]; p.Error == nil || p.Error.Status != 503 || p.Error.Message != "provider dead unavailable: no answer within 1s" {
+	if p := all.Providers["dead"]; p.Error == nil || p.Error.Status != 503 || p.Error.Message != "provider dead unavailable: no answer within 2s" {
 		t.Errorf("dead: %+v (body %s)", p, r.Body)
 	}
 	if took > deadline+time.Second {
@@ -119,10 +118,10 @@ image_types:
 		t.Errorf("resolve all took %v, less than the dead provider's deadline %v: did it wait for it?", took, deadline)
 	}
 
-	want(t, "resolve the dead one", e.admin("GET", "/v2/imagetypes/centos7/resolve?provider=dead", ""), 503, "provider dead unavailable: no answer within 1s")
+	want(t, "resolve the dead one", e.admin("GET", "/v2/imagetypes/centos7/resolve?provider=dead", ""), 503, "provider dead unavailable: no answer within 2s")
 	start = time.Now()
 	want(t, "a write naming it", e.admin("POST", "/v2/imagetypes",
-		`{"name":"c2","providermap":{"moto-east":{"image":"`+ami+`"},"dead":{"image":"`+ami+`"}}}`), 503, "provider dead unavailable: no answer within 1s")
+		`{"name":"c2","providermap":{"moto-east":{"image":"`+ami+`"},"dead":{"image":"`+ami+`"}}}`), 503, "provider dead unavailable: no answer within 2s")
 	if took := time.Since(start); took > deadline+time.Second {
 		t.Errorf("the failed write took %v", took)
 	}

@@ -46,9 +46,7 @@ func neverAnswers(t *testing.T) string {
 func TestFederatedSearchAcrossRegions(t *testing.T) {
 	s := needMoto(t)
 	const deadline = time.Second
-	srv := e2eServer(t, s, `  - {name: dead, driver: ec2, region: eu-west-1, endpoint: "`+neverAnswers(t)+`"}
-image_types:
-  provider_timeouts: {dead: 1s}
+	srv := e2eServer(t, s, `  - {name: dead, driver: ec2, region: eu-west-1, endpoint: "`+neverAnswers(t)+`", request_timeout: 1s}
 `)
 	ctx := context.Background()
 	want := map[string]string{}
