@@ -58,9 +58,11 @@ const Section = "deltacloud"
 //	  max_profile_links: 32   # in lists, past this many fitting profiles an
 //	                          # image links to the profile collection instead
 //	  answer_cache: 64MiB     # memory for encoded list answers (bytes)
+//	  native_tenant: default  # whose image types /api/image_types shows (image_types.go)
 type Config struct {
-	MaxProfileLinks int `yaml:"max_profile_links"`
-	AnswerCache     int `yaml:"answer_cache"`
+	MaxProfileLinks int    `yaml:"max_profile_links"`
+	AnswerCache     int    `yaml:"answer_cache"`
+	NativeTenant    string `yaml:"native_tenant"`
 }
 
 func (c Config) maxProfileLinks() int {
@@ -109,6 +111,8 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		{"/api/instances/{id}", map[string]handler{"GET": f.getInstance}},
 		{"/api/jobs", map[string]handler{"GET": f.listJobs}},
 		{"/api/jobs/{id}", map[string]handler{"GET": f.getJob}},
+		{"/api/image_types", map[string]handler{"GET": f.listImageTypes}},      // extension: image_types.go
+		{"/api/image_types/{name}", map[string]handler{"GET": f.getImageType}}, // extension
 	}
 	for _, rt := range routes {
 		r.Handle(rt.path, f.dispatch(rt.methods))
@@ -209,6 +213,9 @@ type call struct {
 	actions   []action              // the image actions caps allow; see supportedActions
 	root      string                // scheme://host
 	base      string                // root + "/api" + the request's selection matrix
+	// federation are the providers of a federated selection
+	// (;provider=* or a comma list; federated.go), else nil.
+	federation []string
 }
 
 const (
@@ -233,6 +240,9 @@ func (f *Front) newCall(w http.ResponseWriter, r *http.Request) *call {
 		sel.Provider = r.Header.Get("X-Deltacloud-Provider")
 	}
 	c.target, c.selErr = f.gw.Resolve(sel)
+	if gateway.IsFederated(sel.Provider) {
+		c.federate(sel) // federated.go
+	}
 	if c.selErr != nil {
 		c.target = f.gw.Defaults()
 	}

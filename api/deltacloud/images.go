@@ -33,6 +33,7 @@ type ref struct {
 type imageJSON struct {
 	ID               string        `json:"id"`
 	Href             string        `json:"href"`
+	Provider         string        `json:"provider,omitempty"` // federated lists (federated.go)
 	Name             string        `json:"name"`
 	Description      string        `json:"description"`
 	OwnerID          string        `json:"owner_id"`
@@ -47,6 +48,7 @@ type imageJSON struct {
 // imageView is an image with everything its representations need.
 type imageView struct {
 	img      model.Image
+	provider string // set in federated lists (federated.go)
 	href     string
 	profiles []ref
 	actions  []render.Link
@@ -75,6 +77,9 @@ func creationTime(t time.Time) string {
 
 func (v imageView) xml(x *render.XML) {
 	x.Start("image", render.A("href", v.href), render.A("id", v.img.ID))
+	if v.provider != "" {
+		x.Text("provider", v.provider)
+	}
 	x.Text("name", v.img.Name)
 	x.Text("description", v.img.Description)
 	x.Text("owner_id", v.img.OwnerID)
@@ -98,7 +103,7 @@ func (v imageView) xml(x *render.XML) {
 }
 
 func (v imageView) json() imageJSON {
-	return imageJSON{ID: v.img.ID, Href: v.href, Name: v.img.Name, Description: v.img.Description,
+	return imageJSON{ID: v.img.ID, Href: v.href, Provider: v.provider, Name: v.img.Name, Description: v.img.Description,
 		OwnerID: v.img.OwnerID, Architecture: v.img.Architecture, State: strings.ToUpper(v.img.State),
 		CreationTime: creationTime(v.img.Created), HardwareProfiles: v.profiles, RootType: v.img.RootType,
 		Actions: v.actions}
@@ -214,6 +219,9 @@ func (f *Front) listImages(c *call) error {
 	iq, o, err := listQuery(c.r.URL.Query())
 	if err != nil {
 		return err
+	}
+	if c.federation != nil {
+		return f.listImagesFederated(c, iq, o) // several providers at once: federated.go
 	}
 	sess, err := c.session()
 	if err != nil {

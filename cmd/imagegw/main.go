@@ -5,7 +5,7 @@
 //	imagegw version        (or imagegw --version)
 //	imagegw help [COMMAND] (or -h, --help after any command or subcommand)
 //
-// Other subcommands (accounts, keys) manage the gateway's store.
+// Other subcommands (accounts, keys, tenants) manage the gateway's store.
 package main
 
 import (
