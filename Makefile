@@ -20,12 +20,14 @@ vet:
 # Under CI=true every simulator must be present: the tests fail instead of
 # skipping, and the OpenStack stack is installed and started for the
 # openstack driver's tests (test-openstack); elsewhere they skip unless the
-# stack is already up.
+# stack is already up. scripts/with-postgres.sh installs PostgreSQL when
+# missing, runs the tests with a throwaway cluster on loopback (the
+# PostgreSQL store, leases and replica tests use it) and stops it after.
 test: vet
 	@if [ "$$CI" = "true" ]; then \
-	  $(GO) test -race -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \
+	  scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \
 	else \
-	  $(GO) test -race -count=1 -timeout 40m ./...; \
+	  scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 40m ./...; \
 	fi
 
 bench: bench-go bench-wrk

@@ -1,0 +1,56 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/imagegw/imagegw/store"
+	"github.com/imagegw/imagegw/store/pgtest"
+	"github.com/imagegw/imagegw/store/storetest"
+)
+
+// sqliteHarness makes SQLite stores in temporary directories.
+var sqliteHarness = storetest.Harness{
+	New:        func(t *testing.T) string { return filepath.Join(t.TempDir(), store.FileName) },
+	Open:       store.Open,
+	HelperTest: "TestStoretestHelperSQLite",
+	Check: func(t *testing.T, path string) {
+		// Integrity is checked with the sqlite store's own test
+		// (TestCrashKeepsAcknowledgedWrites runs PRAGMA integrity_check).
+	},
+}
+
+// postgresHarness makes PostgreSQL stores, each in a fresh schema of the
+// test cluster.
+var postgresHarness = storetest.Harness{
+	New:        func(t *testing.T) string { return pgtest.DSN(t) },
+	Open:       store.OpenPostgres,
+	HelperTest: "TestStoretestHelperPostgres",
+	Check: func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		// No transaction of the killed writer is left open or prepared.
+		var open int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_xacts`).Scan(&open); err != nil || open != 0 {
+			t.Fatalf("prepared transactions after kill: %d, %v", open, err)
+		}
+	},
+}
+
+func TestConformanceSQLite(t *testing.T) { storetest.RunConformanceTests(t, sqliteHarness) }
+
+func TestConformancePostgres(t *testing.T) {
+	pgtest.BaseDSN(t)
+	storetest.RunConformanceTests(t, postgresHarness)
+}
+
+func TestStoretestHelperSQLite(t *testing.T) { storetest.HelperWriter(t, sqliteHarness) }
+
+func TestStoretestHelperPostgres(t *testing.T) { storetest.HelperWriter(t, postgresHarness) }
