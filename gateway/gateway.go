@@ -35,6 +35,7 @@ type Gateway struct {
 	secrets   *secrets.Box
 	jobs      *Jobs
 	catalog   *catalog
+	replica   string // this process, in job logs, leases and notifications
 
 	closeOnce sync.Once
 }
@@ -67,7 +68,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, store: opts.Store, log: opts.Logger, dataDir: opts.DataDir,
-		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}}
+		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, replica: replicaID()}
 	var err error
 	if g.secrets, err = secrets.Load(opts.DataDir); err != nil {
 		return nil, err

@@ -39,6 +39,7 @@ func runServe(args []string) error {
 	listen := fs.String("listen", envOr("IMAGEGW_LISTEN", "127.0.0.1:3001"), "address to listen on (env IMAGEGW_LISTEN)")
 	data := fs.String("data", envOr("IMAGEGW_DATA", "./data"), "data directory: store, keys (env IMAGEGW_DATA)")
 	cfgPath := fs.String("config", envOr("IMAGEGW_CONFIG", ""), "YAML configuration file (env IMAGEGW_CONFIG)")
+	storeDSN := fs.String("store-dsn", envOr("IMAGEGW_STORE_DSN", ""), "PostgreSQL store DSN, for several replicas on one state (env IMAGEGW_STORE_DSN; default: SQLite in --data)")
 	mockImages := fs.Int("mock-images", 0, "seed this many extra synthetic images into each mock provider")
 	mockDelay := fs.Duration("mock-create-delay", -1, "how long new mock images stay PENDING (default 2s)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -78,7 +79,7 @@ func runServe(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	st, err := openStore(ctx, *data)
+	st, storeKind, err := openConfiguredStore(ctx, cfg, *storeDSN, *data)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func runServe(args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	d := gw.Defaults()
-	log.Info("imagegw serving", "addr", "http://"+ln.Addr().String()+"/api", "data", *data,
+	log.Info("imagegw serving", "addr", "http://"+ln.Addr().String()+"/api", "data", *data, "store", storeKind,
 		"default_driver", d.Driver, "default_provider", d.Provider)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
