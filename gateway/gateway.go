@@ -35,7 +35,8 @@ type Gateway struct {
 	secrets   *secrets.Box
 	jobs      *Jobs
 	catalog   *catalog
-	replica   string // this process, in job logs, leases and notifications
+	replica   string     // this process, in job logs, leases and notifications
+	coherence *coherence // nil unless the store is a store.Notifier
 
 	closeOnce sync.Once
 }
@@ -120,6 +121,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		g.closeProviders()
 		return nil, fmt.Errorf("config: default_provider %q is not a provider of driver %s", dp, g.defDriver)
 	}
+	g.startCoherence(ctx)
 	g.jobs = newJobs(g)
 	if err := g.jobs.resume(ctx); err != nil {
 		g.Close()
@@ -161,6 +163,7 @@ func (g *Gateway) Close() error {
 		if g.jobs != nil {
 			g.jobs.close()
 		}
+		g.coherence.stop()
 		g.closeProviders()
 	})
 	return nil

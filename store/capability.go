@@ -66,14 +66,26 @@ var ErrLeaseLost = errors.New("store: lease lost")
 // caches see every write because it made them.
 type Notifier interface {
 	// Publish sends payload (at most 7,900 bytes) to every current
-	// subscriber of channel, the publisher's own included, once the
-	// store has accepted it. Delivery is at most once: a subscriber that
-	// loses its connection misses what was sent meanwhile, and learns it
-	// from Next's error.
+	// subscriber of channel, the publisher's own included, numbered with
+	// the channel's next sequence number, once the store has accepted it.
+	// Subscribers get a channel's messages in sequence order. Delivery is
+	// at most once: a subscriber that loses its connection misses what was
+	// sent meanwhile, and learns it from Next's error.
 	Publish(ctx context.Context, channel string, payload []byte) error
+	// Sequence returns the number of the last message published on
+	// channel (0 for none): a subscriber that has handled that message has
+	// handled everything published before the call, which is how a reader
+	// makes sure its cache has heard of every write that preceded it.
+	Sequence(ctx context.Context, channel string) (int64, error)
 	// Subscribe starts listening on channel. Messages published before it
 	// returns are not delivered.
 	Subscribe(ctx context.Context, channel string) (Subscription, error)
+}
+
+// Message is one message of a Notifier channel.
+type Message struct {
+	Seq     int64 // the channel's sequence number, from 1
+	Payload []byte
 }
 
 // Subscription is one listener of a Notifier channel.
@@ -82,7 +94,7 @@ type Subscription interface {
 	// the subscription is broken and messages may have been missed: the
 	// caller drops what the messages keep true, closes it and subscribes
 	// again.
-	Next(ctx context.Context) ([]byte, error)
+	Next(ctx context.Context) (Message, error)
 	// Close stops listening.
 	Close() error
 }

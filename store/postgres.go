@@ -35,7 +35,7 @@ var pgMigrations = []migration{
 			PRIMARY KEY (ns, key)
 		)`,
 	}},
-	{2, "leases", []string{
+	{2, "leases and notification channels", []string{
 		`CREATE TABLE leases (
 			ns      bytea NOT NULL,
 			key     bytea NOT NULL,
@@ -45,6 +45,10 @@ var pgMigrations = []migration{
 			PRIMARY KEY (ns, key)
 		)`,
 		`CREATE INDEX leases_expires ON leases (ns, expires)`,
+		`CREATE TABLE channels (
+			name text PRIMARY KEY,
+			seq  bigint NOT NULL
+		)`,
 	}},
 }
 

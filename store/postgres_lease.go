@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -146,16 +148,36 @@ func (s *pgStore) channel(channel string) string {
 // maxPayload is PostgreSQL's NOTIFY payload limit (8000 bytes) less room.
 const maxPayload = 7900
 
-// Publish implements Notifier with pg_notify: subscribers hear it once the
-// statement has committed.
+// Publish implements Notifier with pg_notify, in the statement that takes
+// the channel's next number (the channels row stays locked until commit,
+// so numbers are sent in commit order, without gaps): subscribers hear it
+// once the statement has committed. The message is "<seq> <payload>".
 func (s *pgStore) Publish(ctx context.Context, channel string, payload []byte) error {
 	if len(payload) > maxPayload {
 		return model.Errorf(model.InvalidArgument, "store: notification of %d bytes is over %d", len(payload), maxPayload)
 	}
-	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, s.channel(channel), string(payload)); err != nil {
+	_, err := s.pool.Exec(ctx, `WITH n AS (
+			INSERT INTO channels (name, seq) VALUES ($1, 1)
+			ON CONFLICT (name) DO UPDATE SET seq = channels.seq + 1
+			RETURNING seq)
+		SELECT pg_notify($1, n.seq::text || ' ' || $2) FROM n`, s.channel(channel), string(payload))
+	if err != nil {
 		return pgError(ctx, err, "notify %s", channel)
 	}
 	return nil
+}
+
+// Sequence implements Notifier.
+func (s *pgStore) Sequence(ctx context.Context, channel string) (int64, error) {
+	var seq int64
+	err := s.pool.QueryRow(ctx, `SELECT seq FROM channels WHERE name = $1`, s.channel(channel)).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, pgError(ctx, err, "sequence of %s", channel)
+	}
+	return seq, nil
 }
 
 // Subscribe implements Notifier: a connection of its own runs LISTEN
@@ -188,15 +210,20 @@ type pgSub struct {
 }
 
 // Next implements Subscription.
-func (p *pgSub) Next(ctx context.Context) ([]byte, error) {
+func (p *pgSub) Next(ctx context.Context) (Message, error) {
 	n, err := p.conn.WaitForNotification(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return Message{}, ctx.Err()
 		}
-		return nil, pgError(ctx, err, "listening on %s", p.channel)
+		return Message{}, pgError(ctx, err, "listening on %s", p.channel)
 	}
-	return []byte(n.Payload), nil
+	seq, payload, _ := strings.Cut(n.Payload, " ")
+	m := Message{Payload: []byte(payload)}
+	if m.Seq, err = strconv.ParseInt(seq, 10, 64); err != nil {
+		return Message{}, model.Errorf(model.Internal, "store: notification on %s without a sequence number", p.channel)
+	}
+	return m, nil
 }
 
 // Close implements Subscription.

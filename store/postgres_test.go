@@ -113,7 +113,7 @@ func TestPostgresSubscriptionBroken(t *testing.T) {
 	if err := n.Publish(ctx, "c", []byte("again")); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := sub2.Next(ctx); err != nil || string(got) != "again" {
-		t.Fatalf("Next after subscribing again = %q, %v", got, err)
+	if got, err := sub2.Next(ctx); err != nil || string(got.Payload) != "again" {
+		t.Fatalf("Next after subscribing again = %q, %v", got.Payload, err)
 	}
 }

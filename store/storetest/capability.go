@@ -207,18 +207,44 @@ func testNotifier(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]store.Subscription{"other replica": sub, "publisher's own": own} {
-		for _, want := range []string{"one", "two", `{"json":true}`} {
+		for i, want := range []string{"one", "two", `{"json":true}`} {
 			got, err := c.Next(ctx)
-			if err != nil || string(got) != want {
-				t.Fatalf("%s subscription: Next = %q, %v; want %q in order", name, got, err, want)
+			if err != nil || string(got.Payload) != want || got.Seq != int64(i+1) {
+				t.Fatalf("%s subscription: Next = %d %q, %v; want %d %q in order", name, got.Seq, got.Payload, err, i+1, want)
 			}
 		}
 	}
-	if got, err := other.Next(ctx); err != nil || string(got) != "marker" {
-		t.Fatalf("other channel: Next = %q, %v; want only its own message", got, err)
+	if got, err := other.Next(ctx); err != nil || string(got.Payload) != "marker" || got.Seq != 1 {
+		t.Fatalf("other channel: Next = %d %q, %v; want only its own message, numbered 1", got.Seq, got.Payload, err)
 	}
-	if got, err := apart.Next(ctx); err != nil || string(got) != "apart" {
-		t.Fatalf("a store elsewhere: Next = %q, %v; want only its own message", got, err)
+	if got, err := apart.Next(ctx); err != nil || string(got.Payload) != "apart" {
+		t.Fatalf("a store elsewhere: Next = %q, %v; want only its own message", got.Payload, err)
+	}
+	for ch, want := range map[string]int64{"test": 3, "other": 1, "silent": 0} {
+		if got, err := n2.Sequence(ctx, ch); err != nil || got != want {
+			t.Fatalf("Sequence(%s) = %d, %v; want %d", ch, got, err, want)
+		}
+	}
+	// Concurrent publishers: every subscriber gets each number once, in
+	// order, without a gap.
+	var pw sync.WaitGroup
+	for p := 0; p < 4; p++ {
+		pw.Add(1)
+		go func(p int) {
+			defer pw.Done()
+			for i := 0; i < 10; i++ {
+				if err := []store.Notifier{n1, n2}[p%2].Publish(ctx, "test", []byte(fmt.Sprint(p, i))); err != nil {
+					t.Error(err)
+				}
+			}
+		}(p)
+	}
+	pw.Wait()
+	for want := int64(4); want <= 43; want++ {
+		got, err := sub.Next(ctx)
+		if err != nil || got.Seq != want {
+			t.Fatalf("message %d of concurrent publishers: %d, %v", want, got.Seq, err)
+		}
 	}
 	if err := n1.Publish(ctx, "test", make([]byte, 9000)); model.CodeOf(err) != model.InvalidArgument {
 		t.Fatalf("oversized Publish: %v", err)
