@@ -184,6 +184,9 @@ func (h *coherence) subscribe(ctx context.Context) (store.Subscription, error) {
 		return nil, err
 	}
 	h.g.catalog.makeCold("")
+	h.mu.Lock()
+	h.processed = latest // not the max: the numbers restart after a database crash
+	h.mu.Unlock()
 	h.handled(latest, true)
 	return sub, nil
 }
@@ -194,8 +197,8 @@ func (h *coherence) handled(seq int64, listening bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.listening = listening
-	if seq > h.processed {
-		h.processed = seq
+	if seq > h.processed || listening {
+		h.processed = max(h.processed, seq)
 		close(h.changed)
 		h.changed = make(chan struct{})
 	}

@@ -3,7 +3,9 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +41,7 @@ type replica struct {
 	sess *gateway.Session
 }
 
-func newReplica(t *testing.T, cfg gateway.Config, dsn, dir string) *replica {
+func newReplica(t testing.TB, cfg gateway.Config, dsn, dir string) *replica {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenPostgres(ctx, dsn)
@@ -60,7 +62,7 @@ func newReplica(t *testing.T, cfg gateway.Config, dsn, dir string) *replica {
 	return r
 }
 
-func (r *replica) list(t *testing.T) map[string]model.Image {
+func (r *replica) list(t testing.TB) map[string]model.Image {
 	t.Helper()
 	l, err := r.sess.ListImages(context.Background(), model.ImageQuery{})
 	if err != nil {
@@ -143,5 +145,63 @@ func TestCatalogCoherentAcrossReplicas(t *testing.T) {
 	}
 	if _, ok := b.list(t)[img2.ID]; !ok {
 		t.Fatal("B's list after reconnecting misses a create on A")
+	}
+}
+
+// BenchmarkCrossReplicaVisibility: replica A renames an image; the time
+// from A's answer to B's list showing the new name (B's catalog is warm,
+// with an hour's TTL), p50 and p99. The first list on B shows it every
+// time: the time is B's wait for the notification plus its refill.
+func BenchmarkCrossReplicaVisibility(b *testing.B) {
+	dsn := pgtest.DSN(b)
+	dir := b.TempDir()
+	cfg, err := gateway.ParseConfig(strings.NewReader("mock_create_delay: 0s\nproviders:\n  - {name: mock, driver: mock, catalog_ttl: 1h}\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, r := newReplica(b, cfg, dsn, dir), newReplica(b, cfg, dsn, dir)
+	ctx := context.Background()
+	img, _, err := a.sess.CreateImage(ctx, model.CreateImage{InstanceID: "inst1"}, gateway.JobMeta{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lat []time.Duration
+	firstTry := 0
+	for i := 0; b.Loop(); i++ {
+		r.list(b)
+		name := fmt.Sprint("name-", i)
+		if _, err := a.sess.UpdateImage(ctx, img.ID, model.ImageUpdate{Name: &name}); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		for try := 0; ; try++ {
+			if r.list(b)[img.ID].Name == name {
+				if try == 0 {
+					firstTry++
+				}
+				break
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(firstTry)/float64(len(lat))*100, "%first-list")
+}
+
+// BenchmarkWarmListWithCoherence is a list from a warm catalog on a
+// replica of a shared store: the price of coherence is the one query for
+// the channel's sequence number.
+func BenchmarkWarmListWithCoherence(b *testing.B) {
+	cfg, err := gateway.ParseConfig(strings.NewReader("providers:\n  - {name: mock, driver: mock, catalog_ttl: 1h}\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newReplica(b, cfg, pgtest.DSN(b), b.TempDir())
+	r.list(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.list(b)
 	}
 }
