@@ -401,3 +401,36 @@ func TestReplicaRestartedDuringMigration(t *testing.T) {
 		t.Fatalf("get on restarted A of an image made on B: %d", status)
 	}
 }
+
+// TestStoreSelection: the store section, --store-dsn and their mistakes.
+func TestStoreSelection(t *testing.T) {
+	for _, tc := range []struct {
+		name, config string
+		args         []string
+		want         string
+	}{
+		{"unknown driver", "store: {driver: mysql}\n", nil, `store.driver "mysql"`},
+		{"unknown key", "store: {driver: postgres, url: x}\n", nil, "url"},
+		{"postgres without dsn", "store: {driver: postgres}\n", nil, "needs store.dsn"},
+		{"dsn for sqlite", "store: {driver: sqlite}\n", []string{"--store-dsn", "postgres://u:pw@127.0.0.1:1/x"}, "--store-dsn is for the postgres store"},
+		{"unreachable database", "", []string{"--store-dsn", "postgres://u:s3cret@127.0.0.1:1/x?connect_timeout=5"}, "database unavailable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "imagegw.yaml")
+			if err := os.WriteFile(cfg, []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			args := append([]string{"serve", "--listen", freeAddr(t), "--data", dir, "--config", cfg}, tc.args...)
+			out, err := exec.CommandContext(ctx, binary(t), args...).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("serve: %v, output %s; want an error saying %q", err, out, tc.want)
+			}
+			if strings.Contains(string(out), "s3cret") {
+				t.Fatalf("the DSN's password shows: %s", out)
+			}
+		})
+	}
+}
