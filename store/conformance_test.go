@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -18,8 +19,15 @@ var sqliteHarness = storetest.Harness{
 	Open:       store.Open,
 	HelperTest: "TestStoretestHelperSQLite",
 	Check: func(t *testing.T, path string) {
-		// Integrity is checked with the sqlite store's own test
-		// (TestCrashKeepsAcknowledgedWrites runs PRAGMA integrity_check).
+		db, err := sql.Open("sqlite", path) // the driver store registers
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var check string
+		if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+			t.Fatalf("integrity_check after kill: %q, %v", check, err)
+		}
 	},
 }
 
