@@ -11,6 +11,7 @@
 # Without PostgreSQL (and no way to install it) CMD runs without the DSN, and
 # the PostgreSQL tests skip; under CI=true that is a failure instead.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 
 find_bin() {
   if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
@@ -60,6 +61,7 @@ stop() {
   rm -rf "$DIR"
 }
 trap stop EXIT
+trap "exit 130" INT TERM
 
 "${RUNAS[@]}" "$PGBIN/initdb" -D "$DIR/data" -U imagegw --auth=trust -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 ||
   { cat "$DIR/initdb.log" >&2; exit 1; }
