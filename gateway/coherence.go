@@ -141,6 +141,60 @@ type coherence struct {
 	listening bool
 	processed int64         // the channel's last message handled
 	changed   chan struct{} // closed (and replaced) when processed grows
+
+	// Reads of the channel's number are shared: one query in flight at a
+	// time, answering every sync that arrived before it started.
+	qmu     sync.Mutex
+	next    *seqQuery // the query that starts when the one in flight ends
+	running bool
+}
+
+// seqQuery is one read of the channel's last message number.
+type seqQuery struct {
+	done chan struct{}
+	seq  int64
+	err  error
+}
+
+// latest returns the channel's last message number, read by a query that
+// began after latest was called: concurrent callers share it.
+func (h *coherence) latest(ctx context.Context) (int64, error) {
+	h.qmu.Lock()
+	q := h.next
+	if q == nil {
+		q = &seqQuery{done: make(chan struct{})}
+		h.next = q
+	}
+	if !h.running {
+		h.running = true
+		go h.queries()
+	}
+	h.qmu.Unlock()
+	select {
+	case <-q.done:
+		return q.seq, q.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// queries runs the pending query, then the next, until none is waiting.
+func (h *coherence) queries() {
+	for {
+		h.qmu.Lock()
+		q := h.next
+		h.next = nil
+		if q == nil {
+			h.running = false
+			h.qmu.Unlock()
+			return
+		}
+		h.qmu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+		q.seq, q.err = h.n.Sequence(ctx, catalogChannel)
+		cancel()
+		close(q.done)
+	}
 }
 
 // startCoherence starts listening when the store is a store.Notifier; it
@@ -206,7 +260,7 @@ func (h *coherence) handled(seq int64, listening bool) {
 
 // sync returns once the catalog has handled every change the other
 // replicas published before it was called (one query for the channel's
-// sequence number, then usually no wait): a client that wrote on one
+// sequence number, shared by concurrent callers, then usually no wait): a client that wrote on one
 // replica and reads on another sees its write. When that cannot be made
 // sure (not listening, the database unreachable, a message late past
 // syncTimeout) the catalog is made cold, so that the read asks the cloud.
@@ -223,7 +277,7 @@ func (h *coherence) sync(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
-	latest, err := h.n.Sequence(ctx, catalogChannel)
+	latest, err := h.latest(ctx)
 	if err != nil {
 		h.g.catalog.makeCold("")
 		return

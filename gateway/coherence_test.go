@@ -205,3 +205,24 @@ func BenchmarkWarmListWithCoherence(b *testing.B) {
 		r.list(b)
 	}
 }
+
+// BenchmarkWarmListWithCoherenceParallel is BenchmarkWarmListWithCoherence
+// from many goroutines: concurrent lists share the sequence query.
+func BenchmarkWarmListWithCoherenceParallel(b *testing.B) {
+	cfg, err := gateway.ParseConfig(strings.NewReader("providers:\n  - {name: mock, driver: mock, catalog_ttl: 1h}\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newReplica(b, cfg, pgtest.DSN(b), b.TempDir())
+	r.list(b)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := r.sess.ListImages(context.Background(), model.ImageQuery{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
