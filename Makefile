@@ -1,13 +1,18 @@
 # imagegw. `make run` starts the gateway on its embedded mock cloud;
-# `make test` installs what the tests need and runs them all.
+# `make test` installs what the tests need, runs them all and lists the
+# tests that were skipped, with why.
 GO      ?= go
 LISTEN  ?= 127.0.0.1:3001
 DATA    ?= ./data
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build run test vet bench bench-go bench-wrk
+.PHONY: build run test vet bench bench-go bench-wrk bench-limit bench-load
+# The source revision goes into the binary (imagegw version, /version,
+# imagegw_build_info); GOFLAGS disables Go's own VCS stamping.
+REVISION ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 build:
-	$(GO) build -o bin/imagegw ./cmd/imagegw
+	@echo "building bin/imagegw (the first build downloads the Go modules and compiles the cloud SDKs: a few minutes)"
+	$(GO) build -ldflags "-X github.com/imagegw/imagegw/api.Revision=$(REVISION)" -o bin/imagegw ./cmd/imagegw
 
 run: build
 	./bin/imagegw serve --listen $(LISTEN) --data $(DATA)
@@ -23,20 +28,35 @@ vet:
 # stack is already up. scripts/with-postgres.sh installs PostgreSQL when
 # missing, runs the tests with a throwaway cluster on loopback (the
 # PostgreSQL store, leases and replica tests use it) and stops it after.
+#
+# scripts/testsummary runs go test -json and prints what go test would, then
+# each skipped test with its reason, then "tests: N passed, N failed, N skipped".
+TEST = GO=$(GO) scripts/with-postgres.sh $(GO) run ./scripts/testsummary -race -count=1 -timeout 40m
 test: vet
 	@if [ "$$CI" = "true" ]; then \
-	  scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 40m $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \
+	  $(TEST) $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \
 	else \
-	  scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 40m ./...; \
+	  $(TEST) ./...; \
 	fi
 
-bench: bench-go bench-wrk
+bench: bench-go bench-wrk bench-load
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./api/... ./render/... ./store/... ./drivers/ec2/... ./drivers/vsphere/...
 
 bench-wrk:
 	scripts/bench-wrk.sh 10
+
+# bench-limit: imagegw next to a plain net/http server sending the same
+# bytes (docs/benchmarks.md, "limit").
+bench-limit:
+	scripts/bench-limit.sh 5
+
+# bench-load: 64 connections of mixed reads for 60 s against the real
+# binary on loopback (scripts/bench-load.sh); fails on any error. Figures:
+# docs/benchmarks.md.
+bench-load:
+	scripts/bench-load.sh 60 64
 
 # test-openstack starts Keystone, Glance, nova-api and a Neutron API from
 # Debian 12 on loopback (scripts/openstack-up.sh: installs them first; needs

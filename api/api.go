@@ -5,21 +5,19 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/imagegw/imagegw/gateway"
+	"github.com/imagegw/imagegw/model"
 )
 
 // Version is imagegw's version, sent in the Server header.
@@ -49,8 +47,32 @@ func WithRequestID(next http.Handler) http.Handler {
 		id := uuid.NewString()
 		w.Header().Set("Request-Id", id)
 		w.Header().Set("Server", ServerHeader)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+		ctx := gateway.WithCallTrace(context.WithValue(r.Context(), keyRequestID, id))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// LogCloudError logs, at warn, why a request is answered status 502, 503 or
+// 504: the cloud's error (its code and the raw cause, which the client does
+// not see) with the request id and the cloud call that failed (driver,
+// provider, operation). It reports whether status was one of those.
+func LogCloudError(log *slog.Logger, r *http.Request, status int, err error) bool {
+	switch status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	default:
+		return false
+	}
+	attrs := []slog.Attr{slog.String("request_id", RequestID(r.Context())), slog.Int("status", status)}
+	if c, ok := gateway.LastCall(r.Context()); ok {
+		attrs = append(attrs, slog.String("driver", c.Driver), slog.String("provider", c.Provider), slog.String("operation", c.Operation))
+	}
+	cause := "none"
+	if err != nil {
+		cause = err.Error()
+	}
+	attrs = append(attrs, slog.String("code", model.CodeOf(err).String()), slog.String("cause", cause))
+	log.LogAttrs(r.Context(), slog.LevelWarn, "cloud error", attrs...)
+	return true
 }
 
 // StatusRecorder remembers the status and size a handler wrote.
@@ -208,69 +230,10 @@ func StripMatrix(onError func(w http.ResponseWriter, r *http.Request, err error)
 	}
 }
 
-// bufLimit is how much of a body Send keeps in memory; beyond it Send
-// streams the body in a second pass, so memory does not grow with a list.
-const bufLimit = 256 << 10
-
-type hashBuffer struct {
-	h        hash.Hash
-	buf      bytes.Buffer
-	overflow bool
-}
-
-func (b *hashBuffer) Write(p []byte) (int, error) {
-	b.h.Write(p)
-	if !b.overflow {
-		if b.buf.Len()+len(p) > bufLimit {
-			b.overflow = true
-			b.buf = bytes.Buffer{}
-		} else {
-			b.buf.Write(p)
-		}
-	}
-	return len(p), nil
-}
-
-// Send writes a 200 or 201 body with a strong ETag (the quoted hex MD5 of
-// the body) and answers 304 when a GET or HEAD's If-None-Match matches.
-// write must produce the same bytes each time it is called: a body larger
-// than 256 KiB is produced twice (once to hash it, once to stream it)
-// rather than held in memory. If the second pass fails, the status is
-// already sent, so Send aborts the connection (panics with
-// http.ErrAbortHandler, which net/http handles quietly).
+// Send writes a 200 or 201 body; see Answers.Send (Send caches nothing).
 func Send(w http.ResponseWriter, r *http.Request, status int, contentType string, write func(io.Writer) error) error {
-	hb := &hashBuffer{h: md5.New()}
-	if err := write(hb); err != nil {
-		return err
-	}
-	etag := `"` + hex.EncodeToString(hb.h.Sum(nil)) + `"`
-	h := w.Header()
-	h.Set("ETag", etag)
-	h.Set("Cache-Control", "max-age=0, private, must-revalidate")
-	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && ETagMatches(r.Header.Get("If-None-Match"), etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
-	h.Set("Content-Type", contentType)
-	if !hb.overflow {
-		h.Set("Content-Length", strconv.Itoa(hb.buf.Len()))
-		w.WriteHeader(status)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(hb.buf.Bytes())
-		}
-		return nil
-	}
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	if err := write(w); err != nil {
-		// The status is sent: no error envelope can follow. Abort the
-		// connection so that the client sees a truncated body as an error
-		// rather than a short list (a gone client is the usual cause).
-		panic(http.ErrAbortHandler)
-	}
-	return nil
+	var a *Answers
+	return a.Send(w, r, Body{Status: status, ContentType: contentType, Write: write})
 }
 
 // ETagMatches reports whether an If-None-Match header value (a list of

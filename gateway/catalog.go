@@ -62,6 +62,7 @@ type entryKey struct{ provider, identity, owner string }
 type snapshot struct {
 	images []model.Image
 	gen    uint64
+	ix     snapIndex
 	cold   uint64 // the provider's cold epoch when its listing began (coherence.go)
 }
 
@@ -138,6 +139,18 @@ type catalog struct {
 	cold    coldState                       // what other replicas' writes made cold (coherence.go)
 
 	stats struct{ hits, misses, stale, listings, refreshes, refreshFails, probes atomic.Int64 }
+	event func(provider, event string) // Options.CatalogEvent; nil: none
+
+	// ctx bounds the fills and refreshes that outlive the request that
+	// started them; Gateway.Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c *catalog) note(provider, event string) {
+	if c.event != nil {
+		c.event(provider, event)
+	}
 }
 
 // CatalogStats counts what the catalog did since the gateway started.
@@ -167,8 +180,9 @@ func newCatalog(g *Gateway, max int) *catalog {
 	if max <= 0 {
 		max = defaultCatalogMax
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &catalog{g: g, max: max, now: time.Now, entries: map[entryKey]*entry{}, lru: list.New(),
-		deleted: map[string]map[string]time.Time{}, shared: map[string]*part{}}
+		deleted: map[string]map[string]time.Time{}, shared: map[string]*part{}, ctx: ctx, cancel: cancel}
 }
 
 // lookup returns the entry of k, creating it when create is set; it marks
@@ -317,6 +331,7 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 			snap := e.snap
 			e.mu.Unlock()
 			c.stats.hits.Add(1)
+			c.note(sess.Target.Provider, "hit")
 			return snap, "", nil
 		}
 		if age < opts.ttl+opts.maxStale {
@@ -327,21 +342,24 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 			if !e.refreshing && e.fill == nil && now.Sub(e.refreshAt) >= retryRefresh {
 				e.refreshing, e.refreshAt = true, now
 				c.stats.refreshes.Add(1)
+				c.note(sess.Target.Provider, "refresh")
 				go c.refresh(e, sess)
 			}
 			e.mu.Unlock()
 			c.stats.stale.Add(1)
+			c.note(sess.Target.Provider, "stale")
 			return snap, warn, nil
 		}
 	}
 	c.stats.misses.Add(1)
+	c.note(sess.Target.Provider, "miss")
 	f := e.fill
 	if cold := c.cold.epoch(e.key.provider); f == nil || f.cold != cold {
 		// none in flight, or it began before another replica's write
 		f = &fill{cold: cold, done: make(chan struct{})}
 		e.fill = f
 		e.mu.Unlock()
-		go c.doFill(context.WithoutCancel(ctx), e, f, sess)
+		go c.doFill(c.ctx, e, f, sess)
 	} else {
 		e.mu.Unlock()
 	}
@@ -378,7 +396,7 @@ func (c *catalog) doFill(ctx context.Context, e *entry, f *fill, sess *Session) 
 
 // refresh lists the cloud again in the background for a stale entry.
 func (c *catalog) refresh(e *entry, sess *Session) {
-	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, refreshTimeout)
 	defer cancel()
 	snap, err := c.listCloud(ctx, sess, e, true)
 	e.mu.Lock()
@@ -413,8 +431,27 @@ func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry, cached
 	cold := c.cold.epoch(sess.Target.Provider)
 	c.stats.listings.Add(1)
 	err := c.g.safely(func() (err error) {
-		imgs, err = sess.d.ListImages(ctx, model.ImageQuery{OwnerID: e.key.owner})
-		return err
+		q := model.ImageQuery{OwnerID: e.key.owner}
+		pg, ok := sess.d.(drivers.ImagePager)
+		if !ok {
+			imgs, err = sess.d.ListImages(ctx, q)
+			return err
+		}
+		token := ""
+		for pages := 0; ; pages++ {
+			page, next, err := pg.ListImagesPage(ctx, q, token)
+			if err != nil {
+				return err
+			}
+			imgs = append(imgs, page...)
+			if next == "" {
+				return nil
+			}
+			if next == token || pages > 1_000_000 {
+				return model.Errorf(model.Internal, "driver %s: paging does not advance (token %q)", sess.Target.Driver, next)
+			}
+			token = next
+		}
 	})
 	if err != nil {
 		return nil, classify(err)
@@ -690,8 +727,13 @@ type part struct {
 	mu      sync.Mutex
 	val     any
 	fetched time.Time
+	stamp   uint64 // changes with every successful fetch
 	flight  *partFlight
 }
+
+// stamps numbers successful part fetches, so that answers made from a part
+// can be keyed by the value they saw.
+var stamps atomic.Uint64
 
 type partFlight struct {
 	done chan struct{}
@@ -699,12 +741,18 @@ type partFlight struct {
 	err  error
 }
 
-func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fetch func(context.Context) (any, error)) (any, error) {
+func (p *part) load(ctx, base context.Context, now time.Time, opts catalogOptions, fetch func(context.Context) (any, error)) (any, error) {
 	if opts.ttl <= 0 {
 		return fetch(ctx)
 	}
 	p.mu.Lock()
 	if p.val != nil && now.Sub(p.fetched) < opts.ttl {
+		v := p.val
+		p.mu.Unlock()
+		return v, nil
+	}
+	if p.val != nil && opts.ttl+opts.maxStale > now.Sub(p.fetched) && p.flight != nil {
+		// a refresh is under way: the last value meanwhile
 		v := p.val
 		p.mu.Unlock()
 		return v, nil
@@ -715,7 +763,7 @@ func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fet
 		p.flight = f
 		p.mu.Unlock()
 		go func() {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+			fctx, cancel := context.WithTimeout(base, refreshTimeout)
 			defer cancel()
 			var v any
 			err := safely(nil, func() (err error) {
@@ -725,7 +773,7 @@ func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fet
 			p.mu.Lock()
 			p.flight = nil
 			if err == nil {
-				p.val, p.fetched = v, time.Now()
+				p.val, p.fetched, p.stamp = v, time.Now(), stamps.Add(1)
 			} else if p.val != nil && time.Since(p.fetched) < opts.ttl+opts.maxStale {
 				v, err = p.val, nil // the last good value, within max stale
 			}
@@ -794,5 +842,5 @@ func (s sharedParts) Load(ctx context.Context, key string, fetch func(context.Co
 		s.c.shared[s.prov+"/"+key] = p
 	}
 	s.c.mu.Unlock()
-	return p.load(ctx, s.c.now(), s.opts, fetch)
+	return p.load(ctx, s.c.ctx, s.c.now(), s.opts, fetch)
 }

@@ -69,54 +69,22 @@ func (i Image) Terminal() bool {
 	return true
 }
 
-// ImageQuery selects images. Drivers push down what their cloud filters
-// natively; the gateway applies the rest with Match.
-type ImageQuery struct {
-	IDs          []string // only these ids
-	OwnerID      string   // exact; "self" means the caller's own cloud identity
-	Architecture string   // exact
-	Name         string   // exact, case-sensitive
-	State        string   // case-insensitive
-}
-
-// Match reports whether img satisfies every filter of q. An OwnerID of "self"
-// is not checked here: only a driver knows the caller's identity.
-func (q ImageQuery) Match(img Image) bool {
-	if len(q.IDs) > 0 {
-		found := false
-		for _, id := range q.IDs {
-			if id == img.ID {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	if q.OwnerID != "" && q.OwnerID != "self" && q.OwnerID != img.OwnerID {
-		return false
-	}
-	if q.Architecture != "" && q.Architecture != img.Architecture {
-		return false
-	}
-	if q.Name != "" && q.Name != img.Name {
-		return false
-	}
-	if q.State != "" && !strings.EqualFold(q.State, img.State) {
-		return false
-	}
-	return true
-}
-
 // CreateImage asks a driver to make an image from an instance.
 type CreateImage struct {
 	InstanceID  string
 	Name        string // "" lets the driver choose
 	Description string
+	// Version is the image's version, for clouds that keep one (Triton);
+	// others ignore it (the gateway's overlay keeps it for them).
+	Version string
 	// Options are driver-specific switches from the request, for example
 	// "mark_as_template" (vsphere) or "no_reboot" (ec2).
 	Options map[string]string
+	// Token is the gateway's id for this create (the job that will follow
+	// it). A driver that can keeps it with the new image (EC2: the tag
+	// imagegw:job) so that, after the gateway died mid-create,
+	// drivers.CreateFinder finds what was made.
+	Token string
 }
 
 // ImageUpdate changes an image's mutable fields; nil fields stay as they are.

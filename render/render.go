@@ -9,8 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
-
-	"github.com/beevik/etree"
+	"unicode/utf8"
 )
 
 // Link is an action a client may take on a resource.
@@ -23,29 +22,30 @@ type Link struct {
 // XMLHeader starts every XML document.
 const XMLHeader = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
 
-// XML writes one indented XML document with github.com/beevik/etree,
-// streaming it: each child of the document element is built as a small
-// etree tree and written out (then dropped) as soon as it is closed, so
-// memory does not grow with a list. Empty elements are self-closing
-// (<images/>). The first error sticks: check Close's result.
+// XML writes one indented XML document straight to its writer, streaming:
+// nothing but the stack of open elements is kept, so memory does not grow
+// with a list and an element costs no allocation of its own. Output is
+// what github.com/beevik/etree writes with two-space indentation: empty
+// elements are self-closing (<images/>), text and attribute values are
+// escaped the same way. The first error sticks: check Close's result.
 type XML struct {
-	bw       *bufio.Writer
-	root     *etree.Element // the document element, until it is closed
-	cur      *etree.Element
-	rootOpen bool // the document element's start tag is written
-	err      error
+	bw    *bufio.Writer
+	stack []openElem
+	err   error
 }
 
-var (
-	writeSettings  = etree.WriteSettings{}
-	indentSettings = &etree.IndentSettings{Spaces: 2}
-)
+type openElem struct {
+	name     string
+	tagOpen  bool // "<name attrs" written, ">" not yet
+	children bool
+	text     bool
+}
 
 // NewXML starts a document on w with the XML declaration.
 func NewXML(w io.Writer) *XML {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	_, err := bw.WriteString(XMLHeader)
-	return &XML{bw: bw, err: err}
+	return &XML{bw: bw, err: err, stack: make([]openElem, 0, 8)}
 }
 
 // Attr is a name and value; attributes keep the order given.
@@ -54,63 +54,59 @@ type Attr = [2]string
 // A returns an attribute.
 func A(name, value string) Attr { return Attr{name, value} }
 
-// Start opens an element.
-func (x *XML) Start(name string, as ...Attr) {
-	var e *etree.Element
-	if x.cur == nil {
-		e = etree.NewElement(name)
-		x.root = e
-	} else {
-		e = x.cur.CreateElement(name)
-	}
-	for _, a := range as {
-		e.CreateAttr(a[0], a[1])
-	}
-	x.cur = e
-}
+const indent = "\n                                                                "
 
-// End closes the innermost open element, writing it out if it is a child
-// of the document element or the document element itself.
-func (x *XML) End() {
-	e := x.cur
-	if e == nil {
+// newline writes a line break and the indentation of depth d.
+func (x *XML) newline(d int) {
+	if 1+2*d <= len(indent) {
+		x.write(indent[:1+2*d])
 		return
 	}
-	parent := e.Parent()
-	switch {
-	case e == x.root:
-		if x.rootOpen {
-			x.write("\n</" + e.Tag + ">")
-		} else {
-			e.IndentWithSettings(indentSettings)
-			x.writeElem(e)
-		}
-		x.root, parent = nil, nil
-	case parent == x.root:
-		if !x.rootOpen {
-			x.openRoot()
-		}
-		wrap := etree.NewElement("w")
-		wrap.AddChild(e) // detaches e from the document element
-		wrap.IndentWithSettings(indentSettings)
-		x.write("\n  ")
-		x.writeElem(e)
-	}
-	x.cur = parent
+	x.write("\n" + strings.Repeat("  ", d))
 }
 
-// openRoot writes the document element's start tag.
-func (x *XML) openRoot() {
-	start := x.root.Copy()
-	for len(start.Child) > 0 {
-		start.RemoveChildAt(0)
+// Start opens an element.
+func (x *XML) Start(name string, as ...Attr) {
+	if n := len(x.stack); n > 0 {
+		p := &x.stack[n-1]
+		if p.tagOpen {
+			x.write(">")
+			p.tagOpen = false
+		}
+		p.children = true
+		x.newline(n)
 	}
-	var b strings.Builder
-	bw := bufio.NewWriter(&b)
-	start.WriteTo(bw, &etree.WriteSettings{CanonicalEndTags: true})
-	bw.Flush()
-	x.write(strings.TrimSuffix(b.String(), "</"+start.Tag+">"))
-	x.rootOpen = true
+	x.write("<")
+	x.write(name)
+	for _, a := range as {
+		x.write(" ")
+		x.write(a[0])
+		x.write(`="`)
+		x.escape(a[1])
+		x.write(`"`)
+	}
+	x.stack = append(x.stack, openElem{name: name, tagOpen: true})
+}
+
+// End closes the innermost open element.
+func (x *XML) End() {
+	n := len(x.stack)
+	if n == 0 {
+		return
+	}
+	e := x.stack[n-1]
+	x.stack = x.stack[:n-1]
+	switch {
+	case e.tagOpen:
+		x.write("/>")
+	case e.children:
+		x.newline(n - 1)
+		fallthrough
+	default:
+		x.write("</")
+		x.write(e.name)
+		x.write(">")
+	}
 }
 
 func (x *XML) write(s string) {
@@ -119,10 +115,39 @@ func (x *XML) write(s string) {
 	}
 }
 
-func (x *XML) writeElem(e *etree.Element) {
-	if x.err == nil {
-		e.WriteTo(x.bw, &writeSettings)
+// escape writes s escaped as etree does for text and attribute values:
+// & < > ' " as entities, characters XML cannot carry as U+FFFD.
+func (x *XML) escape(s string) {
+	last := 0
+	for i := 0; i < len(s); {
+		r, width := utf8.DecodeRuneInString(s[i:])
+		i += width
+		var esc string
+		switch r {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\'':
+			esc = "&apos;"
+		case '"':
+			esc = "&quot;"
+		case '\t', '\n', '\r':
+			continue
+		default:
+			valid := r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+			if valid && !(r == utf8.RuneError && width == 1) {
+				continue
+			}
+			esc = "\uFFFD"
+		}
+		x.write(s[last : i-width])
+		x.write(esc)
+		last = i
 	}
+	x.write(s[last:])
 }
 
 // Empty writes an element with attributes and no content.
@@ -135,7 +160,10 @@ func (x *XML) Empty(name string, as ...Attr) {
 func (x *XML) Text(name, text string, as ...Attr) {
 	x.Start(name, as...)
 	if text != "" {
-		x.cur.SetText(text)
+		e := &x.stack[len(x.stack)-1]
+		x.write(">")
+		e.tagOpen, e.text = false, true
+		x.escape(text)
 	}
 	x.End()
 }
@@ -158,7 +186,7 @@ func (x *XML) Flush() {
 
 // Close ends open elements, flushes, and returns the first error.
 func (x *XML) Close() error {
-	for x.cur != nil {
+	for len(x.stack) > 0 {
 		x.End()
 	}
 	x.write("\n")
@@ -172,6 +200,12 @@ func (x *XML) Err() error { return x.err }
 // JSONList streams {"<name>":[item,item,...]} to w, encoding one item at a
 // time so that memory does not grow with the list.
 func JSONList[T any](w io.Writer, name string, items []T, conv func(T) any) error {
+	return JSONPage(w, name, len(items), func(i int) any { return conv(items[i]) }, "")
+}
+
+// JSONPage streams {"<name>":[item(0),...,item(n-1)]} to w like JSONList,
+// with "next": next after the list when next is not empty.
+func JSONPage(w io.Writer, name string, n int, item func(int) any, next string) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	key, _ := json.Marshal(name)
 	bw.WriteString(`{`)
@@ -179,15 +213,21 @@ func JSONList[T any](w io.Writer, name string, items []T, conv func(T) any) erro
 	bw.WriteString(`:[`)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	for i, it := range items {
+	for i := range n {
 		if i > 0 {
 			bw.WriteString(",")
 		}
-		if err := enc.Encode(conv(it)); err != nil {
+		if err := enc.Encode(item(i)); err != nil {
 			return err
 		}
 	}
-	bw.WriteString("]}\n")
+	bw.WriteString("]")
+	if next != "" {
+		nb, _ := json.Marshal(next)
+		bw.WriteString(`,"next":`)
+		bw.Write(nb)
+	}
+	bw.WriteString("}\n")
 	return bw.Flush()
 }
 

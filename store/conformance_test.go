@@ -16,7 +16,7 @@ import (
 // sqliteHarness makes SQLite stores in temporary directories.
 var sqliteHarness = storetest.Harness{
 	New:        func(t *testing.T) string { return filepath.Join(t.TempDir(), store.FileName) },
-	Open:       store.Open,
+	Open:       func(ctx context.Context, path string) (store.Store, error) { return store.Open(ctx, path) },
 	HelperTest: "TestStoretestHelperSQLite",
 	Check: func(t *testing.T, path string) {
 		db, err := sql.Open("sqlite", path) // the driver store registers

@@ -111,3 +111,36 @@ func TestNestedTagsAreRefused(t *testing.T) {
 	// and every account's list still answers
 	want(t, e.bob.do("GET", "/my/images", nil), 200, "")
 }
+
+func TestListETagGzipAndPaging(t *testing.T) {
+	e := setup(t, "mock_images: 50\n")
+	a := e.alice
+	r := a.do("GET", "/my/images", nil, "Accept-Encoding", "identity")
+	want(t, r, 200, "")
+	etag := r.Header.Get("ETag")
+	if etag == "" || r.Header.Get("Content-MD5") == "" {
+		t.Fatalf("ETag %q Content-MD5 %q", etag, r.Header.Get("Content-MD5"))
+	}
+	if n := a.do("GET", "/my/images", nil, "If-None-Match", etag); n.StatusCode != 304 {
+		t.Errorf("If-None-Match: %d", n.StatusCode)
+	}
+	z := a.do("GET", "/my/images", nil, "Accept-Encoding", "gzip")
+	if z.Header.Get("Content-Encoding") != "gzip" || len(z.body) >= len(r.body) {
+		t.Errorf("gzip: Content-Encoding %q, %d bytes for %d", z.Header.Get("Content-Encoding"), len(z.body), len(r.body))
+	}
+	var all []struct{ ID string }
+	r.json(t, &all)
+	var page []struct{ ID string }
+	p := a.do("GET", "/my/images?limit=5&offset=3", nil)
+	want(t, p, 200, "")
+	p.json(t, &page)
+	if len(page) != 5 || page[0].ID != all[3].ID || page[4].ID != all[7].ID {
+		t.Errorf("limit=5&offset=3 of %d: %v", len(all), page)
+	}
+	for _, bad := range []string{"limit=0", "limit=1001", "offset=-1", "limit=x"} {
+		r := a.do("GET", "/my/images?"+bad, nil)
+		if r.StatusCode != 409 || r.code(t) != "InvalidArgument" {
+			t.Errorf("%s: %d %s", bad, r.StatusCode, r.body)
+		}
+	}
+}

@@ -64,6 +64,7 @@ type Front struct {
 	log      *slog.Logger
 	accts    *accounts.Store
 	verifier *httpsig.Verifier
+	answers  *api.Answers
 	// datacenters are provider name → CloudAPI URL, and authority → name.
 	datacenters map[string]string
 	byAuthority map[string]string
@@ -74,6 +75,7 @@ type Front struct {
 func Mount(r *mux.Router, gw *gateway.Gateway, log *slog.Logger) server.Front {
 	f := Register(r, gw, Options{Logger: log})
 	return server.Front{
+		Name:     "cloudapi",
 		Owns:     Owns,
 		NotFound: f.NotFound,
 		Panic:    f.Panic,
@@ -84,23 +86,25 @@ func Mount(r *mux.Router, gw *gateway.Gateway, log *slog.Logger) server.Front {
 	}
 }
 
-// reserved are first path segments that belong to other fronts.
+// reserved are first path segments that belong to other fronts; the
+// server's own routes (/metrics, /healthz, /readyz, /version) are
+// server.Reserved.
 var reserved = map[string]bool{"api": true, "v1": true, "v2": true, "": true}
 
 // Owns reports whether a path belongs to the CloudAPI front: any path
-// whose first segment is not another front's.
+// whose first segment is neither another front's nor the server's.
 func Owns(path string) bool {
 	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	if i := strings.IndexByte(first, ';'); i >= 0 {
 		first = first[:i]
 	}
-	return !reserved[first]
+	return !reserved[first] && !server.Reserved(first)
 }
 
 type handler func(*call) error
 
 // Register mounts the routes on r: /--ping, /{login}, /{login}/datacenters,
-// /{login}/images and /{login}/packages. Requests must pass
+// /{login}/images, /{login}/machines (read-only) and /{login}/packages. Requests must pass
 // api.StripMatrix first, so that /{login};driver=x/images routes.
 func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	if opts.Logger == nil {
@@ -109,6 +113,7 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	f := &Front{gw: gw, log: opts.Logger, accts: accounts.New(gw.Store(), gw.Secrets()),
 		datacenters: map[string]string{}, byAuthority: map[string]string{}}
 	f.verifier = &httpsig.Verifier{Keys: f.accts, Now: opts.Now}
+	f.answers = api.NewAnswers(api.DefaultAnswerBudget)
 	var cfg Config
 	if err := gw.Config().DecodeSection(Section, &cfg); err != nil {
 		f.log.Error("cloudapi: ignoring the cloudapi section", "err", err)
@@ -139,6 +144,8 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		{"/{login}/datacenters/{name}", map[string]handler{"GET": f.getDatacenter}, true},
 		{"/{login}/images", map[string]handler{"GET": f.listImages, "POST": f.postImages}, true},
 		{"/{login}/images/{id}", map[string]handler{"GET": f.getImage, "DELETE": f.deleteImage, "POST": f.imageAction}, true},
+		{"/{login}/machines", map[string]handler{"GET": f.listMachines}, true},
+		{"/{login}/machines/{id}", map[string]handler{"GET": f.getMachine}, true},
 		{"/{login}/packages", map[string]handler{"GET": f.listPackages}, true},
 		{"/{login}/packages/{id}", map[string]handler{"GET": f.getPackage}, true},
 	}

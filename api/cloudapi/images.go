@@ -2,6 +2,8 @@ package cloudapi
 
 import (
 	"cmp"
+	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -239,36 +241,86 @@ func (c *call) imageFilter() (imageFilter, error) {
 	return fl, nil
 }
 
+// cloudStates are the model states of each CloudAPI state the portable
+// query can select ("unactivated" is everything else: the front filters).
+var cloudStates = map[string][]string{
+	"active":   {model.ImageAvailable},
+	"creating": {model.ImagePending, "QUEUED", "SAVING", "CREATING", "IMPORTING", "UPLOADING"},
+	"failed":   {model.ImageFailed},
+	"disabled": {model.ImageDisabled, "DEPRECATED", "UNAVAILABLE"},
+}
+
+// pushdown is the part of a ListImages filter the gateway's query answers;
+// the front checks the rest (owner and public depend on the account) on
+// what it renders.
+func (fl imageFilter) pushdown() model.ImageQuery {
+	q := model.ImageQuery{States: cloudStates[fl.state]}
+	switch {
+	case strings.HasPrefix(fl.name, "~"):
+		q.NamePattern = "*" + fl.name[1:] + "*"
+	case fl.name != "":
+		q.Name = fl.name
+	}
+	return q
+}
+
 func (f *Front) listImages(c *call) error {
 	fl, err := c.imageFilter()
 	if err != nil {
 		return err
 	}
+	limit, offset := 0, 0
+	for _, p := range []struct {
+		name string
+		dst  *int
+		min  int
+		max  int
+	}{{"limit", &limit, 1, model.MaxLimit}, {"offset", &offset, 0, 1 << 30}} {
+		if !c.in.has(p.name) {
+			continue
+		}
+		n, err := strconv.Atoi(c.in.str(p.name))
+		if err != nil || n < p.min || n > p.max {
+			return invalidArg(p.name + " must be a number from " + strconv.Itoa(p.min) + " to " + strconv.Itoa(p.max) + ", not " + c.in.str(p.name))
+		}
+		*p.dst = n
+	}
 	sess, err := c.session()
 	if err != nil {
 		return err
 	}
-	l, err := sess.ListImages(c.r.Context(), model.ImageQuery{})
+	p, err := sess.QueryImages(c.r.Context(), fl.pushdown(), model.ListOptions{})
 	if err != nil {
 		return err
 	}
-	if l.Warning != "" {
-		c.w.Header().Set("Warning", l.Warning)
+	if p.Warning != "" {
+		c.w.Header().Set("Warning", p.Warning)
 	}
-	uuid := sess.IDs(l, gateway.SchemeUUID)
-	out := make([]imageJSON, 0, len(l.Images))
-	for _, img := range l.Images {
-		if j := c.render(img, uuid(img.ID)); fl.match(j) {
-			out = append(out, j)
-		}
+	key := ""
+	if p.Generation != 0 {
+		key = fmt.Sprintf("images|%s|%d|%s", c.login, p.Generation, c.r.URL.Query().Encode())
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].PublishedAt != out[j].PublishedAt {
-			return out[i].PublishedAt < out[j].PublishedAt
+	return c.sendKeyed(http.StatusOK, key, func(w io.Writer) error {
+		out := make([]imageJSON, 0, p.Len())
+		uuid := sess.IDs(p.Listing(), gateway.SchemeUUID)
+		for i := range p.Len() {
+			img := p.At(i)
+			if j := c.render(*img, uuid(img.ID)); fl.match(j) {
+				out = append(out, j)
+			}
 		}
-		return out[i].ID < out[j].ID
+		sort.Slice(out, func(i, j int) bool {
+			if out[i].PublishedAt != out[j].PublishedAt {
+				return out[i].PublishedAt < out[j].PublishedAt
+			}
+			return out[i].ID < out[j].ID
+		})
+		out = out[min(offset, len(out)):]
+		if limit > 0 {
+			out = out[:min(limit, len(out))]
+		}
+		return writeList(w, out)
 	})
-	return sendList(c, out)
 }
 
 // loadImage resolves and fetches the image of the {id} path variable.
@@ -393,7 +445,7 @@ func (f *Front) createImage(c *call) error {
 		return err
 	}
 	name, version, desc := c.in.str("name"), c.in.str("version"), c.in.str("description")
-	img, job, err := sess.CreateImage(ctx, model.CreateImage{InstanceID: inst, Name: name, Description: desc},
+	img, job, err := sess.CreateImage(ctx, model.CreateImage{InstanceID: inst, Name: name, Description: desc, Version: version},
 		gateway.JobMeta{Params: map[string]string{"name": name, "version": version, "machine": machine},
 			Meta: func(m *model.ImageMeta) {
 				m.Version, m.Homepage, m.EULA, m.Tags, m.Creator = version, c.in.str("homepage"), c.in.str("eula"), tags, c.login

@@ -1,12 +1,9 @@
 package cloudapi
 
 import (
-	"bytes"
-	"crypto/md5"
-	"encoding/base64"
+	"bufio"
 	"encoding/json"
 	"errors"
-	"hash"
 	"io"
 	"math"
 	"net/http"
@@ -14,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imagegw/imagegw/api"
 	"github.com/imagegw/imagegw/api/cloudapi/apiversion"
 	"github.com/imagegw/imagegw/api/cloudapi/httpsig"
 	"github.com/imagegw/imagegw/model"
@@ -107,60 +105,23 @@ func toAPIError(err error) *apiError {
 	return out
 }
 
-// hashWriter counts, hashes and (up to bufLimit) keeps what is written.
-type hashWriter struct {
-	h        hash.Hash
-	n        int64
-	buf      bytes.Buffer
-	overflow bool
-}
-
-// bufLimit is how much of a body is held in memory; larger bodies are
-// produced twice (once to hash, once to stream) so memory does not grow
-// with a list.
-const bufLimit = 256 << 10
-
-func (w *hashWriter) Write(p []byte) (int, error) {
-	w.h.Write(p)
-	w.n += int64(len(p))
-	if !w.overflow {
-		if w.buf.Len()+len(p) > bufLimit {
-			w.overflow = true
-			w.buf = bytes.Buffer{}
-		} else {
-			w.buf.Write(p)
-		}
-	}
-	return len(p), nil
-}
-
 // setTiming sets Response-Time, just before the status is written.
 func (c *call) setTiming() {
 	ms := time.Since(c.start).Milliseconds()
 	c.w.Header().Set("Response-Time", strconv.FormatInt(ms, 10))
 }
 
-// send writes a JSON body produced by write with an exact Content-Length
-// and Content-MD5. write must produce the same bytes each time.
+// send writes a JSON body produced by write with an exact Content-Length,
+// Content-MD5 and ETag (see api.Answers.Send).
 func (c *call) send(status int, write func(io.Writer) error) error {
-	hw := &hashWriter{h: md5.New()}
-	if err := write(hw); err != nil {
-		return err
-	}
-	h := c.w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.FormatInt(hw.n, 10))
-	h.Set("Content-MD5", base64.StdEncoding.EncodeToString(hw.h.Sum(nil)))
-	c.setTiming()
-	c.w.WriteHeader(status)
-	if c.r.Method == http.MethodHead {
-		return nil
-	}
-	if !hw.overflow {
-		_, err := c.w.Write(hw.buf.Bytes())
-		return err
-	}
-	return write(c.w)
+	return c.sendKeyed(status, "", write)
+}
+
+// sendKeyed is send for an answer named by key: one already encoded is
+// sent again without rendering.
+func (c *call) sendKeyed(status int, key string, write func(io.Writer) error) error {
+	return c.f.answers.Send(c.w, c.r, api.Body{Status: status, ContentType: "application/json", Key: key,
+		ContentMD5: true, Header: func(http.Header) { c.setTiming() }, Write: write})
 }
 
 // sendJSON sends v as JSON.
@@ -178,27 +139,28 @@ func (c *call) sendJSON(status int, v any) error {
 // sendList sends items as a JSON array ("[]" when empty), marshalling one
 // item at a time.
 func sendList[T any](c *call, items []T) error {
-	return c.send(http.StatusOK, func(w io.Writer) error {
-		if _, err := io.WriteString(w, "["); err != nil {
+	return c.send(http.StatusOK, func(w io.Writer) error { return writeList(w, items) })
+}
+
+// writeList writes items as a JSON array ("[]" when empty), marshalling
+// one item at a time.
+func writeList[T any](w io.Writer, items []T) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString("[")
+	for i := range items {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		b, err := json.Marshal(items[i])
+		if err != nil {
 			return err
 		}
-		for i := range items {
-			if i > 0 {
-				if _, err := io.WriteString(w, ","); err != nil {
-					return err
-				}
-			}
-			b, err := json.Marshal(items[i])
-			if err != nil {
-				return err
-			}
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
+		if _, err := bw.Write(b); err != nil {
+			return err
 		}
-		_, err := io.WriteString(w, "]")
-		return err
-	})
+	}
+	bw.WriteString("]")
+	return bw.Flush()
 }
 
 // sendEmpty answers 204 (or another status) without a body.
@@ -210,7 +172,7 @@ func (c *call) sendEmpty(status int) {
 // fail writes err in the envelope.
 func (c *call) fail(err error) {
 	ae := toAPIError(err)
-	if ae.Status >= 500 {
+	if ae.Status >= 500 && !api.LogCloudError(c.f.log, c.r, ae.Status, err) {
 		c.f.log.Error("cloudapi request failed", "method", c.r.Method, "path", c.r.URL.Path, "code", ae.Code, "err", err)
 	}
 	if ae.RetryAfter > 0 {

@@ -45,6 +45,7 @@ func (f *Front) entryPoint(c *call) error {
 	if caps.Features.CreateDescription {
 		imgFeatures = append(imgFeatures, feature{"image_description", "create", []string{"description"}})
 	}
+	imgFeatures = append(imgFeatures, c.actionFeatures()...)
 	links := []entryLink{
 		{Rel: "hardware_profiles", Href: c.href("hardware_profiles")},
 		{Rel: "images", Href: c.href("images"), Features: imgFeatures},

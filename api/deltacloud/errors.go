@@ -101,6 +101,7 @@ func (f *Front) fail(c *call, err error, status int) {
 	if st == http.StatusInternalServerError {
 		f.log.Error("internal error", "request_id", api.RequestID(c.r.Context()), "err", err)
 	}
+	api.LogCloudError(f.log, c.r, st, err)
 	h := c.w.Header()
 	h.Del("ETag")
 	h.Del("Cache-Control")
@@ -184,7 +185,13 @@ func htmlBytes(c *call, title string, fn func(*render.HTML)) []byte {
 
 // send writes a 200/201 body in the call's format, with ETag and 304.
 func (c *call) send(status int, xmlFn func(*render.XML), jsonFn func(io.Writer) error, htmlTitle string, htmlFn func(*render.HTML)) error {
-	return api.Send(c.w, c.r, status, contentType(c.format), func(w io.Writer) error {
+	return c.sendKeyed(status, "", xmlFn, jsonFn, htmlTitle, htmlFn)
+}
+
+// sendKeyed is send for an answer named by key (see api.Body.Key): one
+// already encoded is sent again without rendering.
+func (c *call) sendKeyed(status int, key string, xmlFn func(*render.XML), jsonFn func(io.Writer) error, htmlTitle string, htmlFn func(*render.HTML)) error {
+	return c.f.answers.Send(c.w, c.r, api.Body{Status: status, ContentType: contentType(c.format), Key: key, Write: func(w io.Writer) error {
 		switch c.format {
 		case fmtJSON:
 			return jsonFn(w)
@@ -196,5 +203,5 @@ func (c *call) send(status int, xmlFn func(*render.XML), jsonFn func(io.Writer) 
 		x := render.NewXML(w)
 		xmlFn(x)
 		return x.Close()
-	})
+	}})
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/mux"
 
@@ -39,7 +40,37 @@ type Front struct {
 	gw      *gateway.Gateway
 	log     *slog.Logger
 	trusted []string
+	cfg     Config
+	answers *api.Answers
+	// profileIDs memoizes the sorted profile ids of a catalog profiles
+	// stamp (uint64 → []string).
+	profileIDs   sync.Map
+	profileIDsMu sync.Mutex
+	profileIDsN  int
 }
+
+// Section is the front's top-level configuration key.
+const Section = "deltacloud"
+
+// Config is the front's section of the gateway's configuration:
+//
+//	deltacloud:
+//	  max_profile_links: 32   # in lists, past this many fitting profiles an
+//	                          # image links to the profile collection instead
+//	  answer_cache: 64MiB     # memory for encoded list answers (bytes)
+type Config struct {
+	MaxProfileLinks int `yaml:"max_profile_links"`
+	AnswerCache     int `yaml:"answer_cache"`
+}
+
+func (c Config) maxProfileLinks() int {
+	if c.MaxProfileLinks <= 0 {
+		return 32
+	}
+	return c.MaxProfileLinks
+}
+
+func init() { gateway.RegisterSection(Section, func() any { return new(Config) }) }
 
 // Register mounts the front's routes under /api on r. Requests must pass
 // api.StripMatrix first, so that /api;driver=x/images routes as /api/images.
@@ -48,16 +79,28 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	f := &Front{gw: gw, log: opts.Logger, trusted: opts.TrustedProxies}
+	if err := gw.Config().DecodeSection(Section, &f.cfg); err != nil {
+		f.log.Error("deltacloud: ignoring the deltacloud section", "err", err) // checked when the config loaded
+	}
+	budget := f.cfg.AnswerCache
+	if budget <= 0 {
+		budget = api.DefaultAnswerBudget
+	}
+	f.answers = api.NewAnswers(budget)
 	routes := []struct {
 		path    string
 		methods map[string]handler
 	}{
 		{"/api", map[string]handler{"GET": f.entryPoint, "POST": f.redirectSelection}},
+		{"/api/openapi.json", map[string]handler{"GET": f.openAPI}},
 		{"/api/drivers", map[string]handler{"GET": f.listDrivers}},
 		{"/api/drivers/{id}", map[string]handler{"GET": f.getDriver}},
 		{"/api/images", map[string]handler{"GET": f.listImages, "POST": f.createImage}},
 		{"/api/images/new", map[string]handler{"GET": f.newImageForm}},
-		{"/api/images/{id}", map[string]handler{"GET": f.getImage, "DELETE": f.deleteImage}},
+		{"/api/images/{id}", map[string]handler{"GET": f.getImage, "DELETE": f.deleteImage, "PUT": f.updateImage, "PATCH": f.updateImage}},
+		{"/api/images/{id}/clone", map[string]handler{"POST": f.cloneImage}},
+		{"/api/images/{id}/copy", map[string]handler{"POST": f.copyImage}},
+		{"/api/images/{id}/export", map[string]handler{"POST": f.exportImage}},
 		{"/api/hardware_profiles", map[string]handler{"GET": f.listProfiles}},
 		{"/api/hardware_profiles/{id}", map[string]handler{"GET": f.getProfile}},
 		{"/api/realms", map[string]handler{"GET": f.listRealms}},
@@ -69,11 +112,11 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	}
 	for _, rt := range routes {
 		r.Handle(rt.path, f.dispatch(rt.methods))
-		if rt.path != "/api" {
-			r.Handle(rt.path+"/", f.dispatch(rt.methods))
-		}
+		r.Handle(rt.path+"/", f.dispatch(rt.methods)) // /api/ too
 	}
-	r.PathPrefix("/api/").Handler(http.HandlerFunc(f.NotFound))
+	// Named "unmatched" so that the metrics do not count every unknown
+	// path under one route.
+	r.PathPrefix("/api/").Handler(http.HandlerFunc(f.NotFound)).Name("unmatched")
 	return f
 }
 
@@ -162,8 +205,10 @@ type call struct {
 	formatErr error
 	target    gateway.Target
 	selErr    error
-	root      string // scheme://host
-	base      string // root + "/api" + the request's selection matrix
+	caps      *gateway.Capabilities // the session's, once one is open
+	actions   []action              // the image actions caps allow; see supportedActions
+	root      string                // scheme://host
+	base      string                // root + "/api" + the request's selection matrix
 }
 
 const (
@@ -241,7 +286,13 @@ func (c *call) session() (*gateway.Session, error) {
 	if u, p, ok := c.r.BasicAuth(); ok {
 		creds = model.Credentials{User: u, Password: p}
 	}
-	return c.f.gw.Open(c.r.Context(), c.target, creds)
+	sess, err := c.f.gw.Open(c.r.Context(), c.target, creds)
+	if err != nil {
+		return nil, err
+	}
+	caps := sess.Capabilities()
+	c.caps = &caps
+	return sess, nil
 }
 
 // contentType returns the exact Content-Type of a format.

@@ -1,7 +1,6 @@
 package deltacloud
 
 import (
-	"cmp"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -9,7 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ import (
 func gatewaySel(d, p string) gateway.Selection { return gateway.Selection{Driver: d, Provider: p} }
 
 type ref struct {
-	ID   string `json:"id"`
+	ID   string `json:"id,omitempty"`
 	Href string `json:"href"`
 	Rel  string `json:"rel,omitempty"`
 }
@@ -60,7 +61,8 @@ func (c *call) imageView(img model.Image, allProfiles []string) imageView {
 	for _, id := range ids {
 		v.profiles = append(v.profiles, ref{ID: id, Href: c.href("hardware_profiles", id), Rel: "hardware_profile"})
 	}
-	v.actions = []render.Link{{Rel: "destroy_image", Method: "delete", Href: v.href}}
+	// Upstream's action first, then the extensions the driver supports.
+	v.actions = append([]render.Link{{Rel: "destroy_image", Method: "delete", Href: v.href}}, c.imageActions(v.href)...)
 	return v
 }
 
@@ -83,6 +85,10 @@ func (v imageView) xml(x *render.XML) {
 	}
 	x.Start("hardware_profiles")
 	for _, p := range v.profiles {
+		if p.ID == "" { // a link to the profiles that fit (lists, past max_profile_links)
+			x.Empty("hardware_profiles", render.A("rel", p.Rel), render.A("href", p.Href))
+			continue
+		}
 		x.Empty("hardware_profile", render.A("rel", p.Rel), render.A("id", p.ID), render.A("href", p.Href))
 	}
 	x.End()
@@ -115,7 +121,7 @@ func (v imageView) html(h *render.HTML) {
 	}
 	h.Raw("</dd></dl><p>")
 	for _, a := range v.actions {
-		h.Action(a)
+		actionHTML(h, a)
 	}
 	h.Raw("</p>")
 }
@@ -125,67 +131,177 @@ func (v imageView) html(h *render.HTML) {
 // the profiles cannot be listed (credentials that may list images but not
 // sizes, say), the images are shown with none, and the failure is logged.
 func profileIDs(c *call, sess *gateway.Session) ([]string, error) {
-	hps, err := sess.ListHardwareProfiles(c.r.Context(), "")
+	ids, _, err := profileIDsStamped(c, sess)
+	return ids, err
+}
+
+// profileIDsStamped is profileIDs with the catalog's stamp of the profiles
+// (0: not from the catalog): the sorted ids are computed once per stamp.
+func profileIDsStamped(c *call, sess *gateway.Session) ([]string, uint64, error) {
+	hps, stamp, err := sess.HardwareProfiles(c.r.Context())
 	if err != nil {
 		if code := model.CodeOf(err); code == model.Canceled || code == model.DeadlineExceeded {
-			return nil, err
+			return nil, 0, err
 		}
 		c.f.log.Warn("listing hardware profiles for image links failed; images shown without them",
 			"request_id", api.RequestID(c.r.Context()), "driver", c.target.Driver, "provider", c.target.Provider, "err", err)
-		return []string{}, nil
+		return []string{}, 0, nil
 	}
-	sortProfiles(hps)
-	ids := make([]string, len(hps))
-	for i, hp := range hps {
+	if stamp != 0 {
+		if ids, ok := c.f.profileIDs.Load(stamp); ok {
+			return ids.([]string), stamp, nil
+		}
+	}
+	sorted := slices.Clone(hps)
+	sortProfiles(sorted)
+	ids := make([]string, len(sorted))
+	for i, hp := range sorted {
 		ids[i] = hp.ID
 	}
-	return ids, nil
+	if stamp != 0 {
+		c.f.profileIDsMu.Lock()
+		if c.f.profileIDsN++; c.f.profileIDsN > 256 {
+			c.f.profileIDs.Clear()
+			c.f.profileIDsN = 0
+		}
+		c.f.profileIDsMu.Unlock()
+		c.f.profileIDs.Store(stamp, ids)
+	}
+	return ids, stamp, nil
+}
+
+// listQuery parses GET /api/images' filters (owner_id, architecture, name,
+// state) and the extensions limit, marker, sort and search; a bad value is
+// InvalidArgument naming the parameter.
+func listQuery(q url.Values) (model.ImageQuery, model.ListOptions, error) {
+	iq := model.ImageQuery{OwnerID: q.Get("owner_id"), Architecture: q.Get("architecture"), Name: q.Get("name"),
+		State: q.Get("state"), Search: q.Get("search")}
+	var o model.ListOptions
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > model.MaxLimit {
+			return iq, o, model.Errorf(model.InvalidArgument, "limit must be a number from 1 to %d, not %q", model.MaxLimit, v)
+		}
+		o.Limit = n
+	}
+	o.Cursor = q.Get("marker")
+	keys, err := model.ParseSort(q.Get("sort"))
+	if err != nil {
+		return iq, o, err
+	}
+	o.Sort = keys
+	if keys == nil {
+		// Deltacloud's order: owner, then description, then id
+		o.Sort = []model.SortKey{{Field: model.SortOwner}, {Field: model.SortDescription}}
+	}
+	return iq, o, nil
+}
+
+// nextHref is the URL of the page after p, or "".
+func (c *call) nextHref(p *gateway.ImagePage) string {
+	if p.NextCursor == "" {
+		return ""
+	}
+	q := c.r.URL.Query()
+	q.Set("marker", p.NextCursor)
+	if _, ok := q["format"]; !ok && c.format != fmtXML {
+		q.Set("format", c.format)
+	}
+	return c.href("images") + "?" + q.Encode()
 }
 
 func (f *Front) listImages(c *call) error {
+	iq, o, err := listQuery(c.r.URL.Query())
+	if err != nil {
+		return err
+	}
 	sess, err := c.session()
 	if err != nil {
 		return err
 	}
-	q := c.r.URL.Query()
-	l, err := sess.ListImages(c.r.Context(), model.ImageQuery{
-		OwnerID: q.Get("owner_id"), Architecture: q.Get("architecture"), Name: q.Get("name"), State: q.Get("state")})
+	p, err := sess.QueryImages(c.r.Context(), iq, o)
 	if err != nil {
 		return err
 	}
-	if l.Warning != "" {
-		c.w.Header().Set("Warning", l.Warning)
+	if p.Warning != "" {
+		c.w.Header().Set("Warning", p.Warning)
 	}
-	imgs := l.Images
-	slices.SortFunc(imgs, func(a, b model.Image) int {
-		return cmp.Or(cmp.Compare(a.OwnerID, b.OwnerID), cmp.Compare(a.Description, b.Description), cmp.Compare(a.ID, b.ID))
-	})
+	next := c.nextHref(&p)
+	if next != "" {
+		c.w.Header().Add("Link", "<"+next+`>; rel="next"`)
+	}
 	var all []string
-	if slices.ContainsFunc(imgs, func(i model.Image) bool { return i.HardwareProfiles == nil }) {
-		if all, err = profileIDs(c, sess); err != nil {
-			return err
+	var stamp uint64
+	for i := range p.Len() {
+		if p.At(i).HardwareProfiles == nil {
+			if all, stamp, err = profileIDsStamped(c, sess); err != nil {
+				return err
+			}
+			if stamp == 0 && len(all) > 0 {
+				return c.sendList(p, all, next, "") // profiles not from the catalog: do not keep the answer
+			}
+			break
 		}
 	}
-	return c.send(http.StatusOK, func(x *render.XML) {
+	key := ""
+	if p.Generation != 0 {
+		key = fmt.Sprintf("images|%s|%s|%d|%d|%s", c.format, c.base, p.Generation, stamp, c.r.URL.RawQuery)
+	}
+	return c.sendList(p, all, next, key)
+}
+
+// sendList sends a page of images, kept under key (see api.Body.Key).
+func (c *call) sendList(p gateway.ImagePage, all []string, next, key string) error {
+	return c.sendKeyed(http.StatusOK, key, func(x *render.XML) {
 		x.Start("images")
-		for i, img := range imgs {
-			c.imageView(img, all).xml(x)
+		for i := range p.Len() {
+			c.listView(p.At(i), all).xml(x)
 			if i%256 == 255 {
 				x.Flush()
 			}
 		}
+		if next != "" {
+			x.Empty("link", render.A("rel", "next"), render.A("href", next))
+		}
 		x.End()
 	}, func(w io.Writer) error {
-		return render.JSONList(w, "images", imgs, func(img model.Image) any {
-			return map[string]any{"image": c.imageView(img, all).json()}
-		})
+		return render.JSONPage(w, "images", p.Len(), func(i int) any {
+			return map[string]any{"image": c.listView(p.At(i), all).json()}
+		}, next)
 	}, "Images", func(h *render.HTML) {
 		h.Header("id", "name", "description", "owner_id", "architecture", "state")
-		for _, img := range imgs {
+		for i := range p.Len() {
+			img := p.At(i)
 			h.Row(c.href("images", img.ID), img.ID, img.Name, img.Description, img.OwnerID, img.Architecture, strings.ToUpper(img.State))
 		}
 		h.Raw("</table>")
+		if next != "" {
+			h.Raw("<p>")
+			h.Link(next, "next page")
+			h.Raw("</p>")
+		}
 	})
+}
+
+// listView is an image as lists show it: past max_profile_links profiles,
+// a link to the profiles that fit instead of each of them (the single
+// image keeps the full list).
+func (c *call) listView(img *model.Image, all []string) imageView {
+	ids := img.HardwareProfiles
+	if ids == nil {
+		ids = all
+	}
+	if len(ids) <= c.f.cfg.maxProfileLinks() {
+		return c.imageView(*img, all)
+	}
+	v := c.imageView(model.Image{ID: img.ID}, nil)
+	v.img = *img
+	href := c.href("hardware_profiles")
+	if img.Architecture != "" {
+		href += "?architecture=" + url.QueryEscape(img.Architecture)
+	}
+	v.profiles = []ref{{ID: "", Href: href, Rel: "hardware_profiles"}}
+	return v
 }
 
 func (f *Front) sendImage(c *call, status int, sess *gateway.Session, img model.Image) error {
@@ -259,6 +375,13 @@ func (f *Front) createImage(c *call) error {
 	if err != nil {
 		return err
 	}
+	return f.sendCreated(c, sess, img, job)
+}
+
+// sendCreated answers a request that made an image: 201 with its Location
+// and, when a job follows it, the job's id (X-Job-Id) and link (Link
+// rel="job").
+func (f *Front) sendCreated(c *call, sess *gateway.Session, img model.Image, job model.Job) error {
 	c.w.Header().Set("Location", c.href("images", img.ID))
 	if job.ID != "" {
 		c.w.Header().Set("X-Job-Id", job.ID)
@@ -308,6 +431,9 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if msg := api.MislabeledJSON(b, ""); msg != "" {
+			return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, msg)
+		}
 		if len(strings.TrimSpace(string(b))) > 0 {
 			return nil, fmt.Errorf("%w: a body needs a Content-Type (form, multipart, JSON or XML)", errUnsupportedMedia)
 		}
@@ -323,6 +449,9 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 			return nil, err
 		}
 		for k, vs := range r.PostForm {
+			if api.LooksLikeJSON([]byte(k)) {
+				return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, api.MislabeledJSON([]byte(k), mt))
+			}
 			out[k] = vs[0]
 		}
 	case "multipart/form-data":
@@ -337,14 +466,18 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 			out[k] = vs[0]
 		}
 	case "application/json":
-		var m map[string]any
+		var v any
 		dec := json.NewDecoder(r.Body)
-		if err := dec.Decode(&m); err != nil {
+		if err := dec.Decode(&v); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				return nil, mbe
 			}
 			return nil, model.Errorf(model.InvalidArgument, "malformed JSON body: %v", err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, model.Errorf(model.InvalidArgument, `the JSON body must be an object of parameters, such as {"name": "my-image"}, not %s`, api.JSONKind(v))
 		}
 		if img, ok := m["image"].(map[string]any); ok && len(m) == 1 {
 			m = img
@@ -363,6 +496,13 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 	case "application/xml", "text/xml":
 		return xmlParams(r.Body)
 	default:
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		if msg := api.MislabeledJSON(b, mt); msg != "" {
+			return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, msg)
+		}
 		return nil, fmt.Errorf("%w: %s; use form, multipart, JSON or XML", errUnsupportedMedia, mt)
 	}
 	return out, nil

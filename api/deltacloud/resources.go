@@ -3,6 +3,7 @@ package deltacloud
 import (
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -100,8 +101,35 @@ type instanceJSON struct {
 	State            string        `json:"state"`
 	HardwareProfile  *hwRefJSON    `json:"hardware_profile,omitempty"`
 	Actions          []render.Link `json:"actions"`
-	PublicAddresses  []string      `json:"public_addresses"`
-	PrivateAddresses []string      `json:"private_addresses"`
+	PublicAddresses  []addressJSON `json:"public_addresses"`
+	PrivateAddresses []addressJSON `json:"private_addresses"`
+}
+
+// addressJSON is an instance address with its kind, as upstream shows it:
+// {"type": "ipv4", "address": "192.0.2.1"}.
+type addressJSON struct {
+	Type    string `json:"type"`
+	Address string `json:"address"`
+}
+
+// addressType is an address's kind: ipv4, ipv6 or hostname.
+func addressType(a string) string {
+	ip, err := netip.ParseAddr(a)
+	switch {
+	case err != nil:
+		return "hostname"
+	case ip.Is4() || ip.Is4In6():
+		return "ipv4"
+	}
+	return "ipv6"
+}
+
+func addressesJSON(as []string) []addressJSON {
+	out := make([]addressJSON, 0, len(as))
+	for _, a := range as {
+		out = append(out, addressJSON{Type: addressType(a), Address: a})
+	}
+	return out
 }
 
 type hwRefJSON struct {
@@ -141,28 +169,21 @@ func (c *call) instanceXML(x *render.XML, in model.Instance) {
 	x.Links(c.instanceActions(in))
 	x.Start("public_addresses")
 	for _, a := range in.PublicAddresses {
-		x.Text("address", a)
+		x.Text("address", a, render.A("type", addressType(a)))
 	}
 	x.End()
 	x.Start("private_addresses")
 	for _, a := range in.PrivateAddresses {
-		x.Text("address", a)
+		x.Text("address", a, render.A("type", addressType(a)))
 	}
 	x.End()
 	x.End()
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 func (c *call) instanceJSON(in model.Instance) instanceJSON {
 	out := instanceJSON{ID: in.ID, Href: c.href("instances", in.ID), Name: in.Name, OwnerID: in.OwnerID,
 		State: strings.ToUpper(in.State), Actions: c.instanceActions(in),
-		PublicAddresses: nonNil(in.PublicAddresses), PrivateAddresses: nonNil(in.PrivateAddresses)}
+		PublicAddresses: addressesJSON(in.PublicAddresses), PrivateAddresses: addressesJSON(in.PrivateAddresses)}
 	if in.ImageID != "" {
 		out.Image = &ref{ID: in.ImageID, Href: c.href("images", in.ImageID)}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/imagegw/imagegw/gateway"
@@ -29,7 +30,7 @@ func init() {
 // openConfiguredStore opens the store the configuration, flag and
 // environment select, and names it for the log (never with the DSN, which
 // may hold a password).
-func openConfiguredStore(ctx context.Context, cfg gateway.Config, dsn, data string) (store.Store, string, error) {
+func openConfiguredStore(ctx context.Context, cfg gateway.Config, dsn, data string, log *slog.Logger) (store.Store, string, error) {
 	var sc storeSection
 	if err := cfg.DecodeSection("store", &sc); err != nil {
 		return nil, "", err
@@ -46,7 +47,7 @@ func openConfiguredStore(ctx context.Context, cfg gateway.Config, dsn, data stri
 		if dsn != "" {
 			return nil, "", fmt.Errorf("--store-dsn is for the postgres store, but the configuration says store.driver: %s", sc.Driver)
 		}
-		st, err := openStore(ctx, data)
+		st, err := openStore(ctx, data, log)
 		return st, "sqlite", err
 	case "postgres", "postgresql":
 		if sc.DSN == "" {

@@ -43,6 +43,10 @@ type Options struct {
 	CreateTimeout time.Duration
 	// PollInterval between GetImage calls while waiting; default 200 ms.
 	PollInterval time.Duration
+	// MinPages, for a driver with drivers.ImagePager, is how many pages the
+	// harness's catalog spans at least (set the harness's page size so
+	// that it is more than two); 0 checks paging without a minimum.
+	MinPages int
 }
 
 // RunConformanceTests runs the suite.
@@ -68,6 +72,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker, opts Options) {
 		{"Capabilities", testCapabilities},
 		{"BadCredentials", testBadCredentials},
 		{"Concurrent", testConcurrent},
+		{"Paging", testPaging},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,7 +210,8 @@ func testCreateGetDelete(t *testing.T, h Harness, d drivers.Driver, opts Options
 		t.Fatalf("ImageableInstance: %v", err)
 	}
 	name := fmt.Sprintf("drivertest-%d", time.Now().UnixNano())
-	img, err := d.CreateImage(ctx, model.CreateImage{InstanceID: inst, Name: name, Description: "made by drivertest"})
+	token := "drivertest-token-" + name
+	img, err := d.CreateImage(ctx, model.CreateImage{InstanceID: inst, Name: name, Description: "made by drivertest", Token: token})
 	if err != nil {
 		t.Fatalf("CreateImage(%s): %v", inst, err)
 	}
@@ -230,6 +236,13 @@ func testCreateGetDelete(t *testing.T, h Harness, d drivers.Driver, opts Options
 	}
 	if final.Name != name {
 		t.Errorf("image name = %q, want %q", final.Name, name)
+	}
+	if f, ok := d.(drivers.CreateFinder); ok { // the create's token finds its image, another finds none
+		if got, err := f.FindCreated(ctx, token); err != nil || got.ID != img.ID {
+			t.Errorf("FindCreated(the create's token) = %+v, %v; want image %s", got, err, img.ID)
+		}
+		_, err := f.FindCreated(ctx, token+"-other")
+		wantCode(t, "FindCreated(another token)", err, model.NotFound)
 	}
 	listed, err := d.ListImages(ctx, model.ImageQuery{})
 	if err != nil {
@@ -383,5 +396,52 @@ func testConcurrent(t *testing.T, _ Harness, d drivers.Driver, _ Options) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("concurrent use: %v", err)
+	}
+}
+
+// testPaging walks a pager's pages: together they hold what ListImages
+// lists, each image once, and the walk ends.
+func testPaging(t *testing.T, h Harness, d drivers.Driver, opts Options) {
+	pg, ok := d.(drivers.ImagePager)
+	if !ok {
+		t.Skip("the driver has no ImagePager")
+	}
+	ctx := context.Background()
+	all, err := d.ListImages(ctx, model.ImageQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	token, pages := "", 0
+	for {
+		page, next, err := pg.ListImagesPage(ctx, model.ImageQuery{}, token)
+		if err != nil {
+			t.Fatalf("page %d (token %q): %v", pages+1, token, err)
+		}
+		pages++
+		for _, img := range page {
+			if seen[img.ID] {
+				t.Fatalf("image %s on two pages", img.ID)
+			}
+			seen[img.ID] = true
+		}
+		if next == "" {
+			break
+		}
+		if next == token || pages > 100000 {
+			t.Fatalf("paging does not advance: token %q after %d pages", next, pages)
+		}
+		token = next
+	}
+	if pages < opts.MinPages {
+		t.Errorf("%d pages; the harness should span at least %d", pages, opts.MinPages)
+	}
+	for _, img := range all {
+		if !seen[img.ID] {
+			t.Errorf("ListImages lists %s, no page does", img.ID)
+		}
+	}
+	if len(seen) != len(all) {
+		t.Errorf("pages hold %d images, ListImages %d", len(seen), len(all))
 	}
 }

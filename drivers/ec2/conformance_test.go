@@ -25,8 +25,9 @@ type harness struct {
 }
 
 // harnessMaker shares one provider among the subtests, as the gateway
-// does: its instance-type cache saves moto's slow DescribeInstanceTypes
-// (about 5 s) in every subtest. moto itself is reset for each.
+// does: its shared parts (the catalog's, in the gateway) keep the instance
+// types and save moto's slow DescribeInstanceTypes (about 5 s) in every
+// subtest. moto itself is reset for each.
 func harnessMaker(prov drivers.Provider) drivertest.HarnessMaker {
 	return func(_ context.Context, t *testing.T) (drivertest.Harness, error) {
 		s := needMoto(t)

@@ -62,23 +62,33 @@ func (d *double) actions(action string) []url.Values {
 	return out
 }
 
+// driver opens a provider at the double with extra settings and its own
+// shared parts (as the gateway's catalog keeps them), and connects with the
+// test credentials.
 func (d *double) driver(t *testing.T, extra map[string]any) drivers.Driver {
+	t.Helper()
+	p := d.provider(t, extra, drivers.Env{Shared: newCatalogParts()})
+	drv, err := p.Connect(context.Background(), model.Credentials{User: testKey, Password: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return drv
+}
+
+// provider opens a provider at the double with extra settings and env.
+func (d *double) provider(t *testing.T, extra map[string]any, env drivers.Env) drivers.Provider {
 	t.Helper()
 	settings := map[string]any{"region": "us-east-1", "endpoint": d.URL, "max_backoff": "10ms"}
 	for k, v := range extra {
 		settings[k] = v
 	}
 	reg, _ := drivers.Lookup("ec2")
-	p, err := reg.Open(context.Background(), model.ProviderConfig{Name: "double", Driver: "ec2", Settings: settings}, drivers.Env{})
+	p, err := reg.Open(context.Background(), model.ProviderConfig{Name: "double", Driver: "ec2", Settings: settings}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	drv, err := p.Connect(context.Background(), model.Credentials{User: testKey, Password: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return drv
+	return p
 }
 
 func respond(action, inner string) string {
@@ -179,7 +189,7 @@ func TestDoublePaging(t *testing.T) {
 		t.Errorf("ListHardwareProfiles over two pages = %+v, %v", hps, err)
 	}
 	if n := len(d.actions("DescribeInstanceTypes")); n != 2 {
-		t.Errorf("%d DescribeInstanceTypes calls; want 2 (two pages, then the cache)", n)
+		t.Errorf("%d DescribeInstanceTypes calls; want 2 (two pages, then the shared parts)", n)
 	}
 }
 
@@ -232,10 +242,18 @@ func TestDoublePendingImage(t *testing.T) {
 	if c := d.actions("CreateImage")[0]; c.Get("NoReboot") != "true" || c.Get("Name") != "nightly" {
 		t.Errorf("CreateImage call = %v", c)
 	}
-	// CreateImage waited (ImageExists waiter) past the first NotFound, so
-	// the gateway's first poll finds the image.
-	if n := len(d.actions("DescribeImages")); n != 2 {
-		t.Errorf("%d DescribeImages during CreateImage, want 2 (NotFound, then found)", n)
+	// CreateImage returns without waiting for DescribeImages to see the
+	// image: the first read may still be EC2's NotFound, which the job
+	// runner takes as "not visible yet" for the driver's NotFoundGrace.
+	if n := len(d.actions("DescribeImages")); n != 0 {
+		t.Errorf("%d DescribeImages during CreateImage, want none (no blocking wait)", n)
+	}
+	if _, err := drv.GetImage(ctx, "ami-new"); !model.IsNotFound(err) {
+		t.Errorf("GetImage right after CreateImage: %v, want EC2's NotFound (not visible yet)", err)
+	}
+	reg, _ := drivers.Lookup("ec2")
+	if reg.NotFoundGrace < time.Minute {
+		t.Errorf("ec2 NotFoundGrace = %v; the job runner must tolerate EC2's lag for at least a minute", reg.NotFoundGrace)
 	}
 	got, err := drv.GetImage(ctx, "ami-new")
 	if err != nil || got.State != model.ImagePending || got.Terminal() {
@@ -417,6 +435,53 @@ func TestEndToEndFaults(t *testing.T) {
 		}
 		if !strings.Contains(string(r.Body), tc.inBody) {
 			t.Errorf("%s: body %.300s lacks %q", tc.provider, r.Body, tc.inBody)
+		}
+	}
+}
+
+// TestDoublePager walks ListImagesPage over the double's three pages at
+// the configured page size: one DescribeImages per page, EC2's NextToken as
+// the page token, and the gateway's catalog fills the same way.
+func TestDoublePager(t *testing.T) {
+	d := newDouble(t, func(_ *http.Request, f url.Values) (int, string) {
+		if f.Get("Action") != "DescribeImages" {
+			return 400, awsError("InvalidAction", "no", "r")
+		}
+		switch f.Get("NextToken") {
+		case "":
+			return 200, respond("DescribeImages", page(`<imagesSet>`+imageItem("ami-1", "available", "")+imageItem("ami-2", "available", "")+`</imagesSet>`, "p2"))
+		case "p2":
+			return 200, respond("DescribeImages", page(`<imagesSet>`+imageItem("ami-3", "available", "")+imageItem("ami-4", "available", "")+`</imagesSet>`, "p3"))
+		}
+		return 200, respond("DescribeImages", page(`<imagesSet>`+imageItem("ami-5", "pending", "")+`</imagesSet>`, ""))
+	})
+	drv := d.driver(t, map[string]any{"page_size": 5, "instance_types": []any{"none.*"}})
+	pg, ok := drv.(drivers.ImagePager)
+	if !ok {
+		t.Fatal("the ec2 driver is not an ImagePager")
+	}
+	var ids []string
+	token, pages := "", 0
+	for {
+		imgs, next, err := pg.ListImagesPage(context.Background(), model.ImageQuery{}, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, img := range imgs {
+			ids = append(ids, img.ID)
+		}
+		if next == "" || pages > 5 {
+			break
+		}
+		token = next
+	}
+	if got := strings.Join(ids, ","); pages != 3 || got != "ami-1,ami-2,ami-3,ami-4,ami-5" {
+		t.Errorf("%d pages: %s", pages, got)
+	}
+	for _, c := range d.actions("DescribeImages") {
+		if c.Get("MaxResults") != "5" {
+			t.Errorf("MaxResults %q, want the page_size 5", c.Get("MaxResults"))
 		}
 	}
 }

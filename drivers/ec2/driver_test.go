@@ -463,22 +463,42 @@ func TestCredentials(t *testing.T) {
 	}
 }
 
-func TestProfilesServedFromCacheWithoutCredentials(t *testing.T) {
+// TestProfilesWithoutCredentials: instance types are a part shared by every
+// caller of a provider. Once the gateway's catalog holds them, a client
+// without credentials (and no server-side ones) sees them; without a
+// catalog (catalog_ttl: 0) the driver keeps nothing and such a client gets
+// 401 every time.
+func TestProfilesWithoutCredentials(t *testing.T) {
 	s := needMoto(t)
-	ctx := context.Background()
-	prov := openProvider(t, s, "us-east-1", nil)
-	anon, _ := prov.Connect(ctx, model.Credentials{})
-	if _, err := anon.ListHardwareProfiles(ctx); model.CodeOf(err) != model.Unauthenticated {
-		t.Fatalf("profiles without credentials on a cold cache: %v, want Unauthenticated", err)
+	tests := []struct {
+		name     string
+		shared   drivers.Shared
+		warmAnon model.Code // for the anonymous client once another filled the part
+	}{
+		{"catalog holds the instance types", newCatalogParts(), model.OK},
+		{"no catalog", drivers.NoShared{}, model.Unauthenticated},
 	}
-	d, _ := prov.Connect(ctx, model.Credentials{User: testKey, Password: testSecret})
-	want, err := d.ListHardwareProfiles(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := anon.ListHardwareProfiles(ctx)
-	if err != nil || len(got) != len(want) {
-		t.Errorf("profiles without credentials on a warm cache: %d, %v; want %d", len(got), err, len(want))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			prov := openProviderEnv(t, s, "us-east-1", map[string]any{"instance_types": []any{"t3.*"}}, drivers.Env{Shared: tc.shared})
+			anon, _ := prov.Connect(ctx, model.Credentials{})
+			if _, err := anon.ListHardwareProfiles(ctx); model.CodeOf(err) != model.Unauthenticated {
+				t.Fatalf("profiles without credentials, cold: %v, want Unauthenticated", err)
+			}
+			d, _ := prov.Connect(ctx, model.Credentials{User: testKey, Password: testSecret})
+			want, err := d.ListHardwareProfiles(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := anon.ListHardwareProfiles(ctx)
+			if c := model.CodeOf(err); c != tc.warmAnon {
+				t.Fatalf("profiles without credentials after a signed-in list: %v (code %v), want %v", err, c, tc.warmAnon)
+			}
+			if err == nil && len(got) != len(want) {
+				t.Errorf("profiles without credentials: %d, want %d", len(got), len(want))
+			}
+		})
 	}
 }
 
@@ -510,6 +530,19 @@ func TestOpenRejectsBadSettings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenAcceptsDeprecatedProfileTTL: profile_ttl is ignored now (the
+// catalog_ttl of the provider applies) but an existing configuration that
+// sets it still opens.
+func TestOpenAcceptsDeprecatedProfileTTL(t *testing.T) {
+	reg, _ := drivers.Lookup("ec2")
+	p, err := reg.Open(context.Background(), model.ProviderConfig{Name: "p", Driver: "ec2",
+		Settings: map[string]any{"region": "us-east-1", "profile_ttl": "1h"}}, drivers.Env{})
+	if err != nil {
+		t.Fatalf("Open with profile_ttl: %v", err)
+	}
+	p.Close()
 }
 
 func TestInstanceTypesLimitProfiles(t *testing.T) {

@@ -31,7 +31,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -44,8 +43,18 @@ import (
 // DriverID is the id clients select the driver by.
 const DriverID = "ec2"
 
+// NotFoundGrace is how long after CreateImage or CopyImage the job runner
+// keeps polling an image that DescribeImages does not show. EC2 is
+// eventually consistent: right after those calls DescribeImages may answer
+// InvalidAMIID.NotFound for the new id, normally for seconds. The driver
+// no longer blocks the request to wait it out (it did, for up to 20 s).
+// Two minutes is twice the gateway's default: a wide margin over that lag,
+// while an image that truly failed to register still fails its job within
+// minutes.
+const NotFoundGrace = 2 * time.Minute
+
 func init() {
-	drivers.Register(drivers.Registration{ID: DriverID, Name: "EC2", Open: Open})
+	drivers.Register(drivers.Registration{ID: DriverID, Name: "EC2", Open: Open, NotFoundGrace: NotFoundGrace})
 }
 
 // Settings are a provider's keys in the configuration file.
@@ -67,9 +76,13 @@ type Settings struct {
 	// client sends none. Without them the SDK's default chain is used.
 	AccessKeyID     string `yaml:"access_key_id"`
 	SecretAccessKey string `yaml:"secret_access_key"`
-	// ProfileTTL is how long the region's instance types are cached
-	// (default 1h).
+	// ProfileTTL is deprecated and ignored: the region's instance types
+	// are held by the gateway's catalog and kept fresh by the provider's
+	// catalog_ttl. It is still accepted so that existing configuration
+	// files keep working, and a warning is logged when it is set.
 	ProfileTTL time.Duration `yaml:"profile_ttl"`
+	// PageSize is the DescribeImages page size (5 to 1000; default 1000).
+	PageSize int `yaml:"page_size"`
 	// MaxAttempts bounds the SDK's retries, throttling included (default 5).
 	MaxAttempts int `yaml:"max_attempts"`
 	// MaxBackoff caps the wait between two attempts (default 5s).
@@ -111,12 +124,12 @@ func (s *Settings) check(name string) error {
 			return bad("instance_types: bad pattern %q", pat)
 		}
 	}
+	if s.PageSize != 0 && (s.PageSize < 5 || s.PageSize > pageSize) {
+		return bad("page_size must be 5 to 1000, not %d", s.PageSize)
+	}
 	switch {
 	case s.ProfileTTL < 0, s.MaxBackoff < 0, s.Timeout < 0, s.MaxAttempts < 0, s.MaxClients < 0:
 		return bad("profile_ttl, max_backoff, timeout, max_attempts and max_clients must not be negative")
-	}
-	if s.ProfileTTL == 0 {
-		s.ProfileTTL = time.Hour
 	}
 	if s.MaxAttempts == 0 {
 		s.MaxAttempts = 5
@@ -134,7 +147,8 @@ func (s *Settings) check(name string) error {
 }
 
 // Provider is one configured EC2 region. It keeps one SDK client per set of
-// credentials, in a bounded cache, and the region's instance types.
+// credentials, in a bounded cache; the region's instance types are a shared
+// part the gateway's catalog holds (drivers.Env.Shared).
 type Provider struct {
 	name     string
 	settings Settings
@@ -146,7 +160,8 @@ type Provider struct {
 	clients map[string]*list.Element // key: hash of the credentials
 	lru     *list.List               // of *clientEntry, most recent first
 
-	profiles profileCache
+	// shared holds the provider-wide parts (the instance types).
+	shared drivers.Shared
 }
 
 type clientEntry struct {
@@ -168,23 +183,23 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if s.ProfileTTL != 0 {
+		log.Warn("profile_ttl is deprecated and ignored: instance types are kept fresh by the provider's catalog_ttl",
+			"driver", DriverID, "provider", cfg.Name)
+	}
 	// A BuildableClient, so that the SDK can still add a CA bundle
 	// (AWS_CA_BUNDLE); frozen below so that Close can drop its connections.
 	hc := awshttp.NewBuildableClient().
 		WithTimeout(s.Timeout).
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second }).
 		WithTransportOptions(func(tr *http.Transport) { tr.MaxIdleConnsPerHost = 32 })
-	retryer := retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-		o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-			so.MaxAttempts = s.MaxAttempts
-			so.MaxBackoff = s.MaxBackoff
-			so.Backoff = retry.NewExponentialJitterBackoff(s.MaxBackoff)
-		})
-	})
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(s.Region),
 		config.WithHTTPClient(hc),
-		config.WithRetryer(func() aws.Retryer { return retryer }),
+		// A new retryer for every SDK client, that is for every set of
+		// credentials: one tenant's failures cannot spend another's retry
+		// quota or slow its client-side rate.
+		config.WithRetryer(func() aws.Retryer { return newRetryer(s) }),
 	}
 	if s.AccessKeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(
@@ -198,6 +213,16 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 	if b, ok := base.HTTPClient.(*awshttp.BuildableClient); ok {
 		base.HTTPClient = b.Freeze()
 	}
+	if wrap := testTransport(cfg.Name); wrap != nil {
+		if c, ok := base.HTTPClient.(*http.Client); ok {
+			cp := *c
+			if cp.Transport == nil {
+				cp.Transport = http.DefaultTransport
+			}
+			cp.Transport = wrap(cp.Transport)
+			base.HTTPClient = &cp
+		}
+	}
 	if c, ok := base.HTTPClient.(interface{ CloseIdleConnections() }); ok {
 		idle = c
 	}
@@ -209,7 +234,7 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 		idle:     idle,
 		clients:  map[string]*list.Element{},
 		lru:      list.New(),
-		profiles: profileCache{ttl: s.ProfileTTL, patterns: s.InstanceTypes},
+		shared:   env.SharedParts(),
 	}, nil
 }
 
@@ -298,6 +323,7 @@ var (
 	_ drivers.InstanceLister    = (*Driver)(nil)
 	_ drivers.CredentialChecker = (*Driver)(nil)
 	_ drivers.FeatureReporter   = (*Driver)(nil)
+	_ drivers.CreateFinder      = (*Driver)(nil)
 )
 
 // Features reports that EC2 filters images by owner natively and keeps the
@@ -311,4 +337,16 @@ func (d *Driver) Features() model.Features {
 func (d *Driver) CheckCredentials(ctx context.Context) error {
 	_, err := d.client.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
 	return mapError(err, "checking credentials")
+}
+
+// testTransports maps a provider name to a wrapper of its HTTP transport,
+// set by tests only (export_test.go) to count and inspect the requests a
+// provider the gateway opens sends to EC2.
+var testTransports sync.Map // string -> func(http.RoundTripper) http.RoundTripper
+
+func testTransport(name string) func(http.RoundTripper) http.RoundTripper {
+	if v, ok := testTransports.Load(name); ok {
+		return v.(func(http.RoundTripper) http.RoundTripper)
+	}
+	return nil
 }

@@ -13,25 +13,24 @@ import (
 	"github.com/imagegw/imagegw/model"
 )
 
-// pageSize is the DescribeImages page size when paginating (EC2 allows
+// pageSize is the default DescribeImages page size when paginating (EC2 allows
 // 1000 at most, and no MaxResults together with ImageIds).
 const pageSize = 1000
+
+// pageSize is the provider's DescribeImages page size.
+func (p *Provider) pageSize() int32 {
+	if p.settings.PageSize > 0 {
+		return int32(p.settings.PageSize)
+	}
+	return pageSize
+}
 
 // ListImages lists images with DescribeImages. owner_id becomes Owners
 // ("self" is the caller); architecture, name and state become filters; ids
 // become ImageIds. Without owner_id nor ids it lists the caller's own images
 // plus the provider's configured owners, never the whole public catalog.
 func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Image, error) {
-	in := &ec2.DescribeImagesInput{ImageIds: q.IDs, Filters: filtersOf(q)}
-	switch {
-	case q.OwnerID != "":
-		in.Owners = []string{q.OwnerID}
-	case len(q.IDs) == 0:
-		in.Owners = append([]string{"self"}, d.p.settings.Owners...)
-	}
-	if len(q.IDs) == 0 {
-		in.MaxResults = aws.Int32(pageSize)
-	}
+	in := d.describeInput(q)
 	raw, err := d.describeImages(ctx, in, "listing images")
 	if model.IsNotFound(err) && len(q.IDs) > 0 {
 		// EC2 fails the whole call when one of the ids is unknown; a
@@ -41,6 +40,50 @@ func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Im
 	if err != nil {
 		return nil, err
 	}
+	return d.imagesOf(ctx, q, raw), nil
+}
+
+// ListImagesPage is one DescribeImages page of the images q selects, at
+// the provider's page_size (default and most 1,000); the token is EC2's
+// NextToken.
+func (d *Driver) ListImagesPage(ctx context.Context, q model.ImageQuery, token string) ([]model.Image, string, error) {
+	if len(q.IDs) > 0 {
+		if token != "" {
+			return nil, "", model.Errorf(model.InvalidArgument, "ec2: a list of ids has one page")
+		}
+		imgs, err := d.ListImages(ctx, q)
+		return imgs, "", err
+	}
+	in := d.describeInput(q)
+	if token != "" {
+		in.NextToken = aws.String(token)
+	}
+	out, err := d.client.DescribeImages(ctx, in)
+	if err != nil {
+		return nil, "", mapError(err, "listing images")
+	}
+	return d.imagesOf(ctx, q, out.Images), aws.ToString(out.NextToken), nil
+}
+
+// describeInput is the DescribeImages request of q: ids, filters and
+// owners pushed down (by default the caller's own and the configured
+// owners' images).
+func (d *Driver) describeInput(q model.ImageQuery) *ec2.DescribeImagesInput {
+	in := &ec2.DescribeImagesInput{ImageIds: q.IDs, Filters: filtersOf(q)}
+	switch {
+	case q.OwnerID != "":
+		in.Owners = []string{q.OwnerID}
+	case len(q.IDs) == 0:
+		in.Owners = append([]string{"self"}, d.p.settings.Owners...)
+	}
+	if len(q.IDs) == 0 {
+		in.MaxResults = aws.Int32(d.p.pageSize())
+	}
+	return in
+}
+
+// imagesOf converts DescribeImages' images, once each.
+func (d *Driver) imagesOf(ctx context.Context, q model.ImageQuery, raw []types.Image) []model.Image {
 	fit := d.fitter(ctx)
 	out := make([]model.Image, 0, len(raw))
 	seen := make(map[string]bool, len(raw))
@@ -59,7 +102,7 @@ func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Im
 		}
 		out = append(out, img)
 	}
-	return out, nil
+	return out
 }
 
 // describeImages runs DescribeImages through the SDK's paginator.
@@ -162,6 +205,11 @@ func (d *Driver) getRaw(ctx context.Context, id, what string) (*types.Image, err
 // CreateImage makes an image from an EBS-backed instance and returns it at
 // once as PENDING. EC2 requires a name: the default is
 // "<instance>-<UTC timestamp>". Option no_reboot=true skips the reboot.
+//
+// It does not wait for DescribeImages to see the new image: EC2 is
+// eventually consistent and may answer InvalidAMIID.NotFound for a while,
+// which the job runner takes as "not visible yet" for the driver's
+// NotFoundGrace.
 func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.Image, error) {
 	if req.InstanceID == "" {
 		return model.Image{}, model.Errorf(model.InvalidArgument, "instance_id is required")
@@ -197,11 +245,14 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	if req.Description != "" {
 		in.Description = aws.String(req.Description)
 	}
+	if req.Token != "" {
+		in.TagSpecifications = []types.TagSpecification{{ResourceType: types.ResourceTypeImage,
+			Tags: []types.Tag{{Key: aws.String(TokenTag), Value: aws.String(req.Token)}}}}
+	}
 	out, err := d.client.CreateImage(ctx, in)
 	if err != nil {
 		return model.Image{}, mapError(err, "creating an image of "+req.InstanceID)
 	}
-	d.awaitVisible(ctx, aws.ToString(out.ImageId))
 	img := model.Image{
 		ID:          aws.ToString(out.ImageId),
 		Name:        name,
@@ -219,22 +270,24 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	return img, nil
 }
 
-// visibleWait bounds the wait for a new image to show in DescribeImages.
-const visibleWait = 20 * time.Second
+// TokenTag is the tag CreateImage puts on a new image, whose value is the
+// gateway's token for the create (its job id), for FindCreated.
+const TokenTag = "imagegw:job"
 
-// awaitVisible waits, with the SDK's ImageExists waiter, until a new image
-// shows in DescribeImages. EC2 is eventually consistent: right after
-// CreateImage or CopyImage it may still answer InvalidAMIID.NotFound, which
-// the gateway's job would take for an image that vanished. The first call
-// normally sees the image, so this rarely waits. If the image stays
-// invisible the creation still succeeded: it is logged, not failed.
-func (d *Driver) awaitVisible(ctx context.Context, id string) {
-	w := ec2.NewImageExistsWaiter(d.client, func(o *ec2.ImageExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 2*time.Second
+// FindCreated returns the caller's image tagged with token by CreateImage,
+// or model.NotFound.
+func (d *Driver) FindCreated(ctx context.Context, token string) (model.Image, error) {
+	out, err := d.client.DescribeImages(ctx, &ec2.DescribeImagesInput{
+		Owners:  []string{"self"},
+		Filters: []types.Filter{{Name: aws.String("tag:" + TokenTag), Values: []string{token}}},
 	})
-	if err := w.Wait(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}}, visibleWait); err != nil {
-		d.p.log.WarnContext(ctx, "new image not yet visible in DescribeImages", "image", id, "err", mapError(err, "waiting for image "+id))
+	if err != nil {
+		return model.Image{}, mapError(err, "finding the image of create "+token)
 	}
+	if len(out.Images) == 0 {
+		return model.Image{}, model.Errorf(model.NotFound, "no image is tagged %s=%s", TokenTag, token)
+	}
+	return imageOf(&out.Images[0], d.fitter(ctx)), nil
 }
 
 // DeleteImage deregisters an image, and deletes its EBS snapshots too when
@@ -313,7 +366,8 @@ func (d *Driver) UpdateImage(ctx context.Context, id string, u model.ImageUpdate
 // CopyImage copies an image from another region (the source provider, which
 // must be an ec2 provider at the same endpoint) into this one with
 // CopyImage, acting with this driver's credentials. Without a name the copy
-// keeps the source's. It returns at once with the new image PENDING.
+// keeps the source's. It returns at once with the new image PENDING, which
+// DescribeImages may not show yet (see CreateImage).
 func (d *Driver) CopyImage(ctx context.Context, req model.CopyImage) (model.Image, error) {
 	if req.SourceProvider.Driver != "" && req.SourceProvider.Driver != DriverID {
 		return model.Image{}, model.Errorf(model.InvalidArgument, "cannot copy into ec2 from a %s provider", req.SourceProvider.Driver)
@@ -366,7 +420,6 @@ func (d *Driver) copyFrom(ctx context.Context, region, srcID, name, desc string)
 	if err != nil {
 		return model.Image{}, mapError(err, "copying image "+srcID+" from "+region)
 	}
-	d.awaitVisible(ctx, aws.ToString(out.ImageId))
 	img := imageOf(src, d.fitter(ctx))
 	img.ID = aws.ToString(out.ImageId)
 	img.Name, img.Description = name, desc

@@ -192,8 +192,15 @@ func (s *motoServer) reset(t testing.TB) {
 	}
 }
 
-// openProvider opens an ec2 provider at the moto server with extra settings.
+// openProvider opens an ec2 provider at the moto server with extra settings,
+// with its own shared parts as the gateway's catalog would keep them.
 func openProvider(t testing.TB, s *motoServer, region string, extra map[string]any) drivers.Provider {
+	t.Helper()
+	return openProviderEnv(t, s, region, extra, drivers.Env{Shared: newCatalogParts()})
+}
+
+// openProviderEnv is openProvider with a given Env.
+func openProviderEnv(t testing.TB, s *motoServer, region string, extra map[string]any, env drivers.Env) drivers.Provider {
 	t.Helper()
 	settings := map[string]any{"region": region, "endpoint": s.URL}
 	for k, v := range extra {
@@ -203,7 +210,7 @@ func openProvider(t testing.TB, s *motoServer, region string, extra map[string]a
 	if !ok {
 		t.Fatal("driver ec2 is not registered")
 	}
-	p, err := reg.Open(context.Background(), model.ProviderConfig{Name: "moto-" + region, Driver: "ec2", Settings: settings}, drivers.Env{})
+	p, err := reg.Open(context.Background(), model.ProviderConfig{Name: "moto-" + region, Driver: "ec2", Settings: settings}, env)
 	if err != nil {
 		t.Fatalf("opening provider: %v", err)
 	}
@@ -212,7 +219,8 @@ func openProvider(t testing.TB, s *motoServer, region string, extra map[string]a
 }
 
 // shared holds one provider per region with default settings, opened once
-// for the whole run as the gateway would: it saves moto's slow
+// for the whole run as the gateway would, with shared parts that hold the
+// instance types as the gateway's catalog does: it saves moto's slow
 // DescribeInstanceTypes (seconds) in every test. Closed by runMain.
 var (
 	sharedMu sync.Mutex
@@ -228,7 +236,7 @@ func sharedProvider(t testing.TB, s *motoServer, region string) drivers.Provider
 	}
 	reg, _ := drivers.Lookup("ec2")
 	p, err := reg.Open(context.Background(), model.ProviderConfig{Name: "moto-" + region, Driver: "ec2",
-		Settings: map[string]any{"region": region, "endpoint": s.URL}}, drivers.Env{})
+		Settings: map[string]any{"region": region, "endpoint": s.URL}}, drivers.Env{Shared: newCatalogParts()})
 	if err != nil {
 		t.Fatalf("opening provider: %v", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -17,72 +16,93 @@ import (
 	"github.com/imagegw/imagegw/model"
 )
 
-// profileCache holds a region's instance types for a TTL. Instance types are
-// the same for every account of a region, so one cache serves every set of
-// credentials of the provider, and a client without credentials is served
-// from it once anyone has filled it.
-type profileCache struct {
-	ttl time.Duration
-	// patterns limit the instance types offered (instance_types).
-	patterns []string
+// instanceTypesKey names the region's instance types among the provider's
+// shared parts (drivers.Shared).
+const instanceTypesKey = "instance-types"
 
-	mu      sync.Mutex
-	fetched time.Time
-	snap    *profileSnapshot
-	// fill serialises fetches so that concurrent misses make one call.
-	fill sync.Mutex
-}
-
-// profileSnapshot is one fetch of the instance types.
+// profileSnapshot is one fetch of the region's instance types, as offered
+// by the provider (instance_types). Instance types are the same for every
+// account of a region, so the snapshot is a shared part: the gateway's
+// catalog holds it once per provider, for every set of credentials, and
+// keeps it fresh by the provider's catalog_ttl. The driver keeps no copy.
 type profileSnapshot struct {
 	profiles []model.HardwareProfile
-	// fit maps "arch|virtualization|root device type" to the sorted ids of
-	// the profiles that can run such an image. The slices are shared by
-	// every image that fits them and must not be modified.
+	// fit memoizes fitting: it maps "arch|virtualization|root device type"
+	// to the sorted ids of the profiles that can run such an image. It is
+	// derived from this fetch only, so it lives and dies with the snapshot.
+	// The slices are shared by every image that fits them and must not be
+	// modified.
 	mu  sync.Mutex
 	fit map[string][]string
 	raw []types.InstanceTypeInfo
 }
 
-func (c *profileCache) get(now time.Time) *profileSnapshot {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.snap != nil && now.Sub(c.fetched) < c.ttl {
-		return c.snap
+// snapshot returns the region's instance types through the provider's
+// shared parts, fetching them with this driver's client when the catalog
+// has none fresh (or keeps none: drivers.NoShared fetches every time).
+func (d *Driver) snapshot(ctx context.Context) (*profileSnapshot, error) {
+	v, err := d.p.shared.Load(ctx, instanceTypesKey, func(ctx context.Context) (any, error) {
+		return d.fetchInstanceTypes(ctx)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	s, ok := v.(*profileSnapshot)
+	if !ok {
+		return nil, model.Errorf(model.Internal, "ec2: shared part %q holds a %T, not instance types", instanceTypesKey, v)
+	}
+	return s, nil
 }
 
-// snapshot returns the cached instance types, fetching them with client on
-// a miss.
-func (d *Driver) snapshot(ctx context.Context) (*profileSnapshot, error) {
-	c := &d.p.profiles
-	if s := c.get(time.Now()); s != nil {
-		return s, nil
-	}
-	c.fill.Lock()
-	defer c.fill.Unlock()
-	if s := c.get(time.Now()); s != nil {
-		return s, nil
-	}
+// fetchInstanceTypes lists the offered instance types with
+// DescribeInstanceTypes. The instance_types patterns go into the request's
+// instance-type filter when EC2 can evaluate them (see typeFilter), so that
+// a provider offering a few families does not page through the whole
+// region; offered still checks every answer, as EC2's wildcards may match
+// more than path.Match does.
+func (d *Driver) fetchInstanceTypes(ctx context.Context) (*profileSnapshot, error) {
+	patterns := d.p.settings.InstanceTypes
+	in := &ec2.DescribeInstanceTypesInput{MaxResults: aws.Int32(100), Filters: typeFilter(patterns)}
 	var raw []types.InstanceTypeInfo
-	pg := ec2.NewDescribeInstanceTypesPaginator(d.client, &ec2.DescribeInstanceTypesInput{MaxResults: aws.Int32(100)})
+	pg := ec2.NewDescribeInstanceTypesPaginator(d.client, in)
 	for pg.HasMorePages() {
 		out, err := pg.NextPage(ctx)
 		if err != nil {
 			return nil, mapError(err, "listing instance types")
 		}
 		for _, it := range out.InstanceTypes {
-			if offered(c.patterns, string(it.InstanceType)) {
+			if offered(patterns, string(it.InstanceType)) {
 				raw = append(raw, it)
 			}
 		}
 	}
-	s := newSnapshot(raw)
-	c.mu.Lock()
-	c.snap, c.fetched = s, time.Now()
-	c.mu.Unlock()
-	return s, nil
+	return newSnapshot(raw), nil
+}
+
+// typeFilter returns the DescribeInstanceTypes filter for the
+// instance_types patterns, or nil (no filter: every type) when there are
+// none or when one of them uses what EC2's wildcards lack.
+//
+// EC2 filter values know "*" (any run of characters) and "?" (one
+// character; the EC2 user guide says "zero or one"), with "\" escaping
+// them. path.Match, which defines the setting, agrees on "*" (instance type
+// names have no "/") and on "?" where EC2 reads it as exactly one; where
+// EC2 reads it as zero or one, EC2 answers a superset that offered
+// narrows. A character class ("[a-z]") has no EC2 counterpart, and EC2
+// would take it literally and drop types the pattern means, so then nothing
+// is pushed (values of one filter are ORed: one pattern cannot be left
+// out alone). Escapes are not pushed either, to keep the two dialects from
+// disagreeing on them.
+func typeFilter(patterns []string) []types.Filter {
+	if len(patterns) == 0 {
+		return nil
+	}
+	for _, p := range patterns {
+		if strings.ContainsAny(p, `[\`) {
+			return nil
+		}
+	}
+	return []types.Filter{{Name: aws.String("instance-type"), Values: append([]string(nil), patterns...)}}
 }
 
 // offered reports whether an instance type matches one of the patterns, or
@@ -255,7 +275,8 @@ func joinStrings[T ~string](list []T) string {
 }
 
 // ListHardwareProfiles returns the region's instance types, sorted by id,
-// from a per-provider cache (profile_ttl). The slice is the caller's; the
+// from the provider's shared parts (held by the gateway's catalog, for
+// catalog_ttl). The slice is the caller's; the
 // profiles' Properties and Native are shared and must not be modified.
 func (d *Driver) ListHardwareProfiles(ctx context.Context) ([]model.HardwareProfile, error) {
 	s, err := d.snapshot(ctx)

@@ -13,6 +13,7 @@ package mock
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ type Settings struct {
 	CreateDelay     *time.Duration `yaml:"create_delay"`
 	SyntheticImages int            `yaml:"synthetic_images"`
 	FailInstances   []string       `yaml:"fail_instances"`
+	// PageSize makes ListImagesPage answer pages of this many images
+	// (0: one page of everything), to exercise paging.
+	PageSize int `yaml:"page_size"`
 }
 
 // storedImage is an image as the mock keeps it.
@@ -56,6 +60,7 @@ type Provider struct {
 	delay    time.Duration
 	failInst map[string]bool
 	now      func() time.Time
+	pageSize int
 }
 
 const defaultDelay = 2 * time.Second
@@ -70,11 +75,14 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 	if env.Store == nil {
 		return nil, model.Errorf(model.InvalidArgument, "mock provider %s needs a store", cfg.Name)
 	}
+	if s.PageSize < 0 {
+		return nil, model.Errorf(model.InvalidArgument, "mock provider %s: page_size must not be negative", cfg.Name)
+	}
 	if s.SyntheticImages < 0 {
 		return nil, model.Errorf(model.InvalidArgument, "mock provider %s: synthetic_images must not be negative", cfg.Name)
 	}
 	p := &Provider{name: cfg.Name, st: env.Store, ns: "mock/" + cfg.Name + "/images", delay: defaultDelay,
-		failInst: map[string]bool{}, now: time.Now}
+		failInst: map[string]bool{}, now: time.Now, pageSize: s.PageSize}
 	if s.CreateDelay != nil {
 		if *s.CreateDelay < 0 {
 			return nil, model.Errorf(model.InvalidArgument, "mock provider %s: create_delay must not be negative", cfg.Name)
@@ -248,6 +256,50 @@ func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Im
 		})
 	})
 	return out, err
+}
+
+// ListImagesPage is ListImages a page at a time (page_size images, in id
+// order; the token is the last id of the previous page).
+func (d *Driver) ListImagesPage(ctx context.Context, q model.ImageQuery, token string) ([]model.Image, string, error) {
+	if d.p.pageSize == 0 {
+		if token != "" {
+			return nil, "", model.Errorf(model.InvalidArgument, "mock: unexpected page token %q", token)
+		}
+		imgs, err := d.ListImages(ctx, q)
+		return imgs, "", err
+	}
+	if err := d.CheckCredentials(ctx); err != nil {
+		return nil, "", err
+	}
+	if q.OwnerID == "self" {
+		q.OwnerID = d.creds.User
+	}
+	var out []model.Image
+	next := ""
+	errFull := errors.New("page full")
+	err := d.p.st.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(d.p.ns, "", func(k string, v []byte) error {
+			if k <= token {
+				return nil
+			}
+			var s storedImage
+			if err := json.Unmarshal(v, &s); err != nil {
+				return model.Wrap(model.Internal, err, "mock: corrupt image record")
+			}
+			if img := d.view(s); q.Match(img) {
+				if len(out) == d.p.pageSize {
+					next = out[len(out)-1].ID
+					return errFull
+				}
+				out = append(out, img)
+			}
+			return ctx.Err()
+		})
+	})
+	if errors.Is(err, errFull) {
+		err = nil
+	}
+	return out, next, err
 }
 
 func (d *Driver) load(tx store.Tx, id string) (storedImage, error) {

@@ -50,8 +50,8 @@ func (h harness) Close()                                            {}
 func TestConformance(t *testing.T) {
 	drivertest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (drivertest.Harness, error) {
 		st := openStore(t, t.TempDir())
-		return harness{p: openProvider(t, st, map[string]any{"create_delay": "50ms"})}, nil
-	}, drivertest.Options{CreateTimeout: 10 * time.Second, PollInterval: 20 * time.Millisecond})
+		return harness{p: openProvider(t, st, map[string]any{"create_delay": "50ms", "page_size": 1})}, nil
+	}, drivertest.Options{CreateTimeout: 10 * time.Second, PollInterval: 20 * time.Millisecond, MinPages: 3})
 }
 
 func connect(t *testing.T, p drivers.Provider) drivers.Driver {

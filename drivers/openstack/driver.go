@@ -55,11 +55,41 @@ func (d *Driver) CheckCredentials(ctx context.Context) error {
 // ListImages lists Glance images, following Glance's marker/limit paging to
 // the end. Name, owner, state and a single id are pushed down to Glance.
 func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Image, error) {
+	out := []model.Image{}
+	err := d.eachPage(ctx, q, "", func(imgs []images.Image) bool {
+		for i := range imgs {
+			out = append(out, toImage(&imgs[i]))
+		}
+		return true
+	})
+	return out, err
+}
+
+// ListImagesPage is one Glance list request of page_size images (marker
+// paging: the token is the last image's id).
+func (d *Driver) ListImagesPage(ctx context.Context, q model.ImageQuery, token string) ([]model.Image, string, error) {
+	out := []model.Image{}
+	next := ""
+	err := d.eachPage(ctx, q, token, func(imgs []images.Image) bool {
+		for i := range imgs {
+			out = append(out, toImage(&imgs[i]))
+		}
+		if len(imgs) > 0 && len(imgs) >= d.sess.pageSize {
+			next = imgs[len(imgs)-1].ID
+		}
+		return false // one page
+	})
+	return out, next, err
+}
+
+// eachPage lists the Glance images q selects from marker on, page_size at
+// a time, until fn returns false or the pages end.
+func (d *Driver) eachPage(ctx context.Context, q model.ImageQuery, marker string, fn func([]images.Image) bool) error {
 	c, err := d.clients(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	opts := images.ListOpts{Name: q.Name, Owner: q.OwnerID}
+	opts := images.ListOpts{Name: q.Name, Owner: q.OwnerID, Limit: d.sess.pageSize, Marker: marker}
 	if q.OwnerID == "self" {
 		opts.Owner = c.project
 	}
@@ -69,23 +99,19 @@ func (d *Driver) ListImages(ctx context.Context, q model.ImageQuery) ([]model.Im
 	if st, ok := glanceStatus(q.State); ok {
 		opts.Status = st
 	} else if q.State != "" {
-		return []model.Image{}, nil
+		return nil
 	}
-	out := []model.Image{}
 	err = images.List(c.image, opts).EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
 		imgs, err := images.ExtractImages(page)
 		if err != nil {
 			return false, err
 		}
-		for i := range imgs {
-			out = append(out, toImage(&imgs[i]))
-		}
-		return true, nil
+		return fn(imgs), nil
 	})
 	if err != nil {
-		return nil, mapError(err, "listing images")
+		return mapError(err, "listing images")
 	}
-	return out, nil
+	return nil
 }
 
 // GetImage returns one Glance image.

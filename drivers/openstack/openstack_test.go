@@ -76,11 +76,13 @@ func (h *harness) Close() {
 
 func TestConformance(t *testing.T) {
 	env := needStack(t)
-	p := openStack(t, stackSettings(env))
+	settings := stackSettings(env)
+	settings["page_size"] = 10 // the stack's 30 images span more than two pages
+	p := openStack(t, settings)
 	drivertest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (drivertest.Harness, error) {
 		hctx, cancel := context.WithCancel(context.Background())
 		return &harness{t: t, env: env, p: p, ctx: hctx, cancel: cancel}, nil
-	}, drivertest.Options{CreateTimeout: time.Minute})
+	}, drivertest.Options{CreateTimeout: time.Minute, MinPages: 3})
 }
 
 // TestCreateImageWithoutCompute pins down what nova-api really does here:

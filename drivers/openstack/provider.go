@@ -70,6 +70,9 @@ type Settings struct {
 	Interface string `yaml:"interface"`
 	// Timeout bounds each HTTP request to the cloud; default 60s.
 	Timeout string `yaml:"timeout"`
+	// PageSize is how many images one Glance list request asks for (1 to
+	// 1000, Glance's default api_limit_max; default 1000).
+	PageSize int `yaml:"page_size"`
 }
 
 // Provider is one configured OpenStack cloud and region. It keeps one
@@ -82,6 +85,8 @@ type Provider struct {
 	eo       gophercloud.EndpointOpts
 	httpc    http.Client
 	tr       *http.Transport
+
+	pageSize int
 
 	mu       sync.Mutex
 	sessions map[[32]byte]*session
@@ -111,6 +116,12 @@ func newProvider(name string, s Settings) (*Provider, error) {
 			return nil, bad(name, "timeout %q is not a positive duration like 30s", s.Timeout)
 		}
 		timeout = d
+	}
+	if s.PageSize < 0 || s.PageSize > 1000 {
+		return nil, bad(name, "page_size must be 1 to 1000, not %d", s.PageSize)
+	}
+	if s.PageSize == 0 {
+		s.PageSize = 1000
 	}
 	switch s.Interface {
 	case "", "public", "internal", "admin":
@@ -211,6 +222,7 @@ func newProvider(name string, s Settings) (*Provider, error) {
 		httpc:    http.Client{Transport: tr, Timeout: timeout},
 		tr:       tr,
 		sessions: map[[32]byte]*session{},
+		pageSize: s.PageSize,
 	}, nil
 }
 
@@ -293,7 +305,7 @@ func (p *Provider) session(ao gophercloud.AuthOptions) *session {
 			break
 		}
 	}
-	s := &session{ao: ao, eo: p.eo, httpc: p.httpc, drop: func() { p.forget(key) }}
+	s := &session{ao: ao, eo: p.eo, httpc: p.httpc, pageSize: p.pageSize, drop: func() { p.forget(key) }}
 	p.sessions[key] = s
 	return s
 }
@@ -332,10 +344,11 @@ func projectOf(pc *gophercloud.ProviderClient) string {
 
 // session is one authenticated set of clients, made on first use.
 type session struct {
-	ao    gophercloud.AuthOptions
-	eo    gophercloud.EndpointOpts
-	httpc http.Client
-	drop  func()
+	ao       gophercloud.AuthOptions
+	eo       gophercloud.EndpointOpts
+	httpc    http.Client
+	pageSize int
+	drop     func()
 
 	mu      sync.Mutex
 	clients *clients
