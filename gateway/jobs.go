@@ -132,7 +132,8 @@ func (j *Jobs) start(ctx context.Context, sess *Session, kind string, img model.
 		return tx.Put(nsJobIndex, indexKey(job.Driver, job.Provider, job.Target), []byte(job.ID))
 	}); err != nil {
 		if rec.Epoch != 0 {
-			j.lease.l.Finish(context.WithoutCancel(ctx), nsJobs, job.ID)
+			// claimable again: a claimer that finds no job finishes it
+			j.lease.l.Release(context.WithoutCancel(ctx), nsJobs, job.ID, j.g.replica)
 		}
 		return model.Job{}, model.Wrap(model.Internal, err, "recording job")
 	}

@@ -44,6 +44,9 @@ type leasing struct {
 	ttl    time.Duration
 	holder string
 	once   sync.Once
+
+	mu      sync.Mutex
+	intents map[string]bool // intents this replica follows
 }
 
 // replicaID names this process in job logs, leases and notifications:
@@ -222,6 +225,7 @@ func (ls *leasing) startClaiming() {
 				case <-time.After(wait):
 				}
 				ls.claim()
+				ls.sweepIntents()
 			}
 		}()
 	})
@@ -287,4 +291,124 @@ func (j *Jobs) persist(ctx context.Context, job model.Job, creds []byte, epoch i
 		return tx.Put(nsJobs, job.ID, b)
 	})
 	return wrote && err == nil, err
+}
+
+// Creates in flight (intents.go) across replicas.
+//
+// An intent is recorded before the cloud call and settled by the replica
+// that made the call; only one left behind by a replica that died is an
+// orphan. With a Leaser, a replica therefore takes up an intent only once it
+// is older than orphanAfter (no create call lasts that long: each is bounded
+// by its provider's request_timeout), and only under the intent's lease, so
+// that one replica reconciles it. Every claim tick also sweeps the intents
+// for orphans, so that a dead replica's are reconciled without a restart.
+// Without a Leaser every intent found at a start is an orphan, as before.
+
+// nsIntentLeases names the leases of intents.
+const nsIntentLeases = "intents"
+
+// orphanAfter is how old an intent must be before another replica takes it
+// up: past the longest create call (request_timeout) and a margin.
+func (ls *leasing) orphanAfter() time.Duration {
+	d := 5 * time.Minute
+	for _, p := range ls.j.g.providers {
+		d = max(d, 2*p.cfg.RequestTimeout)
+	}
+	return d
+}
+
+// young reports whether rec may still be in the hands of the replica that
+// is making it: then no one else takes it up.
+func (ls *leasing) young(rec intentRecord) bool {
+	return ls != nil && ls.j.now().Sub(rec.Created) < ls.orphanAfter()
+}
+
+// takeIntent takes the lease of intent id and keeps renewing it until the
+// returned done is called; ok is false when another replica holds it, or
+// this one already follows it.
+func (ls *leasing) takeIntent(id string) (done func(), ok bool) {
+	if ls == nil {
+		return func() {}, true
+	}
+	ls.mu.Lock()
+	if ls.intents[id] {
+		ls.mu.Unlock()
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(ls.j.ctx, ls.ttl)
+	epoch, ok, err := ls.l.Acquire(ctx, nsIntentLeases, id, ls.holder, ls.ttl)
+	cancel()
+	if err != nil || !ok {
+		ls.mu.Unlock()
+		if err != nil {
+			ls.j.g.log.Warn("leasing an unfinished create", "job", id, "err", err)
+		}
+		return nil, false
+	}
+	if ls.intents == nil {
+		ls.intents = map[string]bool{}
+	}
+	ls.intents[id] = true
+	ls.mu.Unlock()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(ls.ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			rctx, rcancel := context.WithTimeout(context.Background(), ls.ttl/3)
+			if err := ls.l.Renew(rctx, nsIntentLeases, id, ls.holder, epoch, ls.ttl); err != nil {
+				ls.j.g.log.Warn("renewing the lease of an unfinished create", "job", id, "err", err)
+			}
+			rcancel()
+		}
+	}()
+	return func() {
+		close(stop)
+		wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := ls.j.getIntent(id); model.IsNotFound(err) {
+			err = ls.l.Finish(ctx, nsIntentLeases, id)
+		} else {
+			err = ls.l.Release(ctx, nsIntentLeases, id, ls.holder)
+		}
+		if err != nil {
+			ls.j.g.log.Warn("ending the lease of an unfinished create", "job", id, "err", err)
+		}
+		ls.mu.Lock()
+		delete(ls.intents, id)
+		ls.mu.Unlock()
+	}, true
+}
+
+// sweepIntents takes up the orphaned intents (older than orphanAfter) no
+// replica follows.
+func (ls *leasing) sweepIntents() {
+	var recs []intentRecord
+	ctx, cancel := context.WithTimeout(ls.j.ctx, ls.ttl)
+	defer cancel()
+	err := ls.j.g.store.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(nsIntents, "", func(_ string, v []byte) error {
+			var rec intentRecord
+			if json.Unmarshal(v, &rec) == nil && !ls.young(rec) {
+				recs = append(recs, rec)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		ls.j.g.log.Warn("looking for unfinished creates", "err", err)
+		return
+	}
+	for _, rec := range recs {
+		ls.j.followIntent(rec)
+	}
 }

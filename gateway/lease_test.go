@@ -128,3 +128,54 @@ func TestJobsHandedOverOnShutdown(t *testing.T) {
 		t.Errorf("followers %v, terminal %d: %v", names, terminal, done.Log)
 	}
 }
+
+// TestIntentsAcrossReplicas: a create in flight on another replica (a
+// young intent) is left to it, even by a replica that starts meanwhile; an
+// orphan (an old intent) is reconciled by exactly one replica.
+func TestIntentsAcrossReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := store.OpenPostgres(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	for id, created := range map[string]time.Time{"young-intent": now, "orphan-intent": now.Add(-time.Hour)} {
+		b := fmt.Sprintf(`{"ID":%q,"Kind":"create_image","Driver":"mock","Provider":"mock","Instance":"inst1","Created":%q}`, id, created.Format(time.RFC3339Nano))
+		if err := store.Put(ctx, st, "intents", id, []byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := parse(t, "job_lease: 1s\njob_poll_interval: 50ms\n")
+	a, b := newReplica(t, cfg, dsn, dir), newReplica(t, cfg, dsn, dir)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := store.Get(ctx, st, "intents", "orphan-intent"); model.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the orphan was not reconciled:\nA: %s\nB: %s", a.log, b.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // more sweeps: none may take the young one or redo the orphan
+	if _, err := store.Get(ctx, st, "intents", "young-intent"); err != nil {
+		t.Errorf("a create in flight elsewhere was taken up: %v", err)
+	}
+	if _, err := a.gw.Jobs().Get(ctx, "young-intent"); !model.IsNotFound(err) {
+		t.Errorf("a job was recorded for a create in flight elsewhere: %v", err)
+	}
+	logs := a.log.String() + b.log.String()
+	if n := strings.Count(logs, "reconciling a create") + strings.Count(logs, "orphan-intent"); n == 0 {
+		t.Fatalf("nobody reconciled the orphan: %s", logs)
+	}
+	job, err := a.gw.Jobs().Get(ctx, "orphan-intent")
+	if err != nil || !job.Terminal() {
+		t.Fatalf("the orphan's job: %+v, %v", job, err)
+	}
+	if n := strings.Count(logs, "unfinished create failed") + strings.Count(logs, "found the image of an unfinished create"); n != 1 {
+		t.Errorf("the orphan was settled %d times:\n%s", n, logs)
+	}
+}
