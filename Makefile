@@ -25,11 +25,13 @@ vet:
 # Under CI=true every simulator must be present: the tests fail instead of
 # skipping, and the OpenStack stack is installed and started for the
 # openstack driver's tests (test-openstack); elsewhere they skip unless the
-# stack is already up.
+# stack is already up. scripts/with-postgres.sh installs PostgreSQL when
+# missing, runs the tests with a throwaway cluster on loopback (the
+# PostgreSQL store, leases and replica tests use it) and stops it after.
 #
 # scripts/testsummary runs go test -json and prints what go test would, then
 # each skipped test with its reason, then "tests: N passed, N failed, N skipped".
-TEST = GO=$(GO) $(GO) run ./scripts/testsummary -race -count=1 -timeout 40m
+TEST = GO=$(GO) scripts/with-postgres.sh $(GO) run ./scripts/testsummary -race -count=1 -timeout 40m
 test: vet
 	@if [ "$$CI" = "true" ]; then \
 	  $(TEST) $$($(GO) list ./... | grep -v '/drivers/openstack$$') && $(MAKE) test-openstack; \

@@ -63,6 +63,7 @@ type snapshot struct {
 	images []model.Image
 	gen    uint64
 	ix     snapIndex
+	cold   uint64 // the provider's cold epoch when its listing began (coherence.go)
 }
 
 func (s *snapshot) find(id string) (int, bool) {
@@ -107,6 +108,7 @@ type probedImage struct {
 }
 
 type fill struct {
+	cold uint64 // the provider's cold epoch at the start (coherence.go)
 	done chan struct{}
 	snap *snapshot
 	err  error
@@ -134,6 +136,7 @@ type catalog struct {
 	gen     uint64
 	deleted map[string]map[string]time.Time // provider → native id → when
 	shared  map[string]*part                // provider/key
+	cold    coldState                       // what other replicas' writes made cold (coherence.go)
 
 	stats struct{ hits, misses, stale, listings, refreshes, refreshFails, probes atomic.Int64 }
 	event func(provider, event string) // Options.CatalogEvent; nil: none
@@ -318,6 +321,7 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 		snap, err := c.listCloud(ctx, sess, &entry{key: sess.keyFor(owner)}, false)
 		return snap, "", rethrow(err)
 	}
+	c.g.coherence.sync(ctx) // other replicas' writes first (coherence.go)
 	e := c.lookup(sess.keyFor(owner), true)
 	now := c.now()
 	e.mu.Lock()
@@ -350,8 +354,9 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 	c.stats.misses.Add(1)
 	c.note(sess.Target.Provider, "miss")
 	f := e.fill
-	if f == nil {
-		f = &fill{done: make(chan struct{})}
+	if cold := c.cold.epoch(e.key.provider); f == nil || f.cold != cold {
+		// none in flight, or it began before another replica's write
+		f = &fill{cold: cold, done: make(chan struct{})}
 		e.fill = f
 		e.mu.Unlock()
 		go c.doFill(c.ctx, e, f, sess)
@@ -373,7 +378,9 @@ func (c *catalog) doFill(ctx context.Context, e *entry, f *fill, sess *Session) 
 	defer cancel()
 	snap, err := c.listCloud(ctx, sess, e, true)
 	e.mu.Lock()
-	e.fill = nil
+	if e.fill == f {
+		e.fill = nil
+	}
 	hadSnap := e.snap != nil
 	e.mu.Unlock()
 	f.snap, f.err = snap, err
@@ -411,7 +418,7 @@ func (c *catalog) install(e *entry, snap *snapshot) {
 	if e.snap != nil {
 		old = len(e.snap.images)
 	}
-	e.snap, e.fetched, e.refreshErr = snap, c.now(), nil
+	e.snap, e.fetched, e.refreshErr = snap, c.fetchedAt(e.key.provider, snap), nil
 	e.mu.Unlock()
 	c.account(e, len(snap.images)-old)
 }
@@ -421,6 +428,7 @@ func (c *catalog) install(e *entry, snap *snapshot) {
 // snapshot.
 func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry, cached bool) (*snapshot, error) {
 	var imgs []model.Image
+	cold := c.cold.epoch(sess.Target.Provider)
 	c.stats.listings.Add(1)
 	err := c.g.safely(func() (err error) {
 		q := model.ImageQuery{OwnerID: e.key.owner}
@@ -463,7 +471,7 @@ func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry, cached
 	clear(imgs[len(out):])
 	slices.SortFunc(out, func(a, b model.Image) int { return strings.Compare(a.ID, b.ID) })
 	out = slices.CompactFunc(out, func(a, b model.Image) bool { return a.ID == b.ID })
-	snap := &snapshot{images: out, gen: c.nextGen()}
+	snap := &snapshot{images: out, gen: c.nextGen(), cold: cold}
 	if cached {
 		e.mu.Lock()
 		for id, r := range e.recent {
@@ -498,6 +506,9 @@ func mustInsertAt(s *snapshot, id string) int {
 func (c *catalog) upsert(ctx context.Context, sess *Session, img model.Image, insert bool) model.Image {
 	if m, err := c.g.loadOverlay(ctx, sess.Target.Driver, sess.Target.Provider, img.ID); err == nil {
 		img = applyMeta(img, m)
+	}
+	if insert {
+		defer c.publish(ctx, sess.Target.Provider, opPut, img.ID) // coherence.go
 	}
 	if sess.pe.catalog.ttl <= 0 {
 		return img
@@ -566,10 +577,17 @@ func (c *catalog) probedFound(sess *Session, img model.Image) {
 	e.probed[img.ID] = probedImage{img: img, at: c.now()}
 }
 
-// remove drops a deleted image from every entry of the provider at once.
+// remove drops a deleted image from every entry of the provider at once,
+// here and (coherence.go) on the other replicas.
 func (c *catalog) remove(sess *Session, id string) {
-	c.noteDeleted(sess.Target.Provider, id)
-	for _, e := range c.entriesOf(sess.Target.Provider) {
+	c.removeLocal(sess.Target.Provider, id)
+	c.publish(context.Background(), sess.Target.Provider, opDelete, id)
+}
+
+// removeLocal drops a deleted image from every entry of the provider.
+func (c *catalog) removeLocal(provider, id string) {
+	c.noteDeleted(provider, id)
+	for _, e := range c.entriesOf(provider) {
 		e.mu.Lock()
 		delete(e.recent, id)
 		delete(e.probed, id)
@@ -606,6 +624,7 @@ func (c *catalog) cached(sess *Session, id string, peek bool) (img model.Image, 
 	if e == nil {
 		return model.Image{}, false, nil
 	}
+	syncCoherence(c.g.coherence)
 	now := c.now()
 	ttl := sess.pe.catalog.ttl
 	e.mu.Lock()

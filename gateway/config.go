@@ -48,6 +48,10 @@ type Config struct {
 	// JobPollInterval is the first wait between job polls (default 1s; it
 	// backs off to 30s).
 	JobPollInterval time.Duration `yaml:"job_poll_interval"`
+	// JobLease is how long a replica's lease on a job lasts without
+	// renewal, with a store shared by several replicas (default 15s): a
+	// dead replica's jobs are taken over after it.
+	JobLease time.Duration `yaml:"job_lease"`
 	// ExportDir is where images are exported for drivers without a native
 	// export; "" disables exports there.
 	ExportDir string `yaml:"export_dir"`

@@ -38,6 +38,8 @@ type Gateway struct {
 	idMu      sync.Mutex
 	ids       map[identityKey]string // recent identities (memory only)
 	wrap      func(driver, provider string, d drivers.Driver) drivers.Driver
+	replica   string     // this process, in job logs, leases and notifications
+	coherence *coherence // nil unless the store is a store.Notifier
 
 	closeOnce sync.Once
 }
@@ -79,7 +81,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, store: opts.Store, log: opts.Logger, dataDir: opts.DataDir,
 		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, ids: map[identityKey]string{},
-		wrap: opts.WrapDriver}
+		wrap: opts.WrapDriver, replica: replicaID()}
 	var err error
 	if g.secrets, err = secrets.Load(opts.DataDir); err != nil {
 		return nil, err
@@ -132,6 +134,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		g.closeProviders()
 		return nil, fmt.Errorf("config: default_provider %q is not a provider of driver %s", dp, g.defDriver)
 	}
+	g.startCoherence(ctx)
 	g.jobs = newJobs(g)
 	if err := g.jobs.resume(ctx); err != nil {
 		g.Close()
@@ -176,6 +179,7 @@ func (g *Gateway) Close() error {
 		if g.jobs != nil {
 			g.jobs.close()
 		}
+		g.coherence.stop()
 		g.closeProviders()
 	})
 	return nil

@@ -130,6 +130,9 @@ func (j *Jobs) reconcileIntents(ctx context.Context) error {
 		return fmt.Errorf("reconciling creates: %w", err)
 	}
 	for _, rec := range recs {
+		if j.lease.young(rec) {
+			continue // another replica may be making it (lease.go)
+		}
 		j.g.log.Info("reconciling a create the gateway did not see finish", "job", rec.ID, "driver", rec.Driver, "provider", rec.Provider, "instance", rec.Instance)
 		j.followIntent(rec)
 	}
@@ -137,9 +140,14 @@ func (j *Jobs) reconcileIntents(ctx context.Context) error {
 }
 
 func (j *Jobs) followIntent(rec intentRecord) {
+	done, ok := j.lease.takeIntent(rec.ID) // one replica at a time (lease.go)
+	if !ok {
+		return
+	}
 	j.wg.Add(1)
 	go func() {
 		defer j.wg.Done()
+		defer done()
 		j.runIntent(rec)
 	}()
 }
@@ -232,7 +240,7 @@ func (j *Jobs) failIntent(rec intentRecord, msg string) {
 	job := model.Job{ID: rec.ID, Kind: rec.Kind, Driver: rec.Driver, Provider: rec.Provider, Caller: rec.Caller,
 		State: model.JobRunning, Created: rec.Created, Updated: now, Params: rec.Params}
 	j.fail(&job, msg)
-	j.save(job, nil)
+	j.save(job, nil, 0)
 	j.g.log.Warn("unfinished create failed", "job", rec.ID, "error", msg)
 	j.dropIntent(rec.ID)
 }

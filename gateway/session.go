@@ -383,6 +383,7 @@ func (s *Session) UpdateImageMeta(ctx context.Context, id string, u model.ImageU
 	if err != nil {
 		return model.Image{}, err
 	}
+	defer s.g.catalog.publish(ctx, s.Target.Provider, opPut, id) // coherence.go
 	if native {
 		return s.g.catalog.upsert(ctx, s, img, false), nil
 	}

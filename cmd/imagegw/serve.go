@@ -80,6 +80,7 @@ func runServe(out io.Writer, args []string) error {
 	listen := fs.String("listen", envOr("IMAGEGW_LISTEN", "127.0.0.1:3001"), "address to listen on (env IMAGEGW_LISTEN)")
 	data := fs.String("data", envOr("IMAGEGW_DATA", "./data"), "data directory: store, keys (env IMAGEGW_DATA)")
 	cfgPath := fs.String("config", envOr("IMAGEGW_CONFIG", ""), "YAML configuration file (env IMAGEGW_CONFIG)")
+	storeDSN := fs.String("store-dsn", envOr("IMAGEGW_STORE_DSN", ""), "PostgreSQL store DSN, for several replicas on one state (env IMAGEGW_STORE_DSN; default: SQLite in --data)")
 	mockImages := fs.Int("mock-images", 0, "seed this many extra synthetic images into each mock provider")
 	mockDelay := &durationFlag{d: 2 * time.Second}
 	fs.Var(mockDelay, "mock-create-delay", "how long (a `duration`) new mock images stay PENDING; overrides the config's mock_create_delay")
@@ -120,7 +121,7 @@ func runServe(out io.Writer, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	st, err := openStore(ctx, *data, log)
+	st, storeKind, err := openConfiguredStore(ctx, cfg, *storeDSN, *data, log)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func runServe(out io.Writer, args []string) error {
 	}
 	srv := server.NewHTTPServer(server.New(gw, server.Options{Logger: log, Metrics: m}), server.DefaultTimeouts, log)
 	d := gw.Defaults()
-	log.Info("imagegw serving", "addr", "http://"+ln.Addr().String()+"/api", "data", *data,
+	log.Info("imagegw serving", "addr", "http://"+ln.Addr().String()+"/api", "data", *data, "store", storeKind,
 		"default_driver", d.Driver, "default_provider", d.Provider)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
