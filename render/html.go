@@ -17,12 +17,13 @@ type HTML struct {
 // NewHTML starts a console page: a title, the stylesheet the gateway
 // serves at home+"/console.css", and a header linking home, the images and
 // the jobs. Pages are plain server-rendered HTML that read on a phone
-// (a viewport meta, no scripts, no external assets).
+// (a viewport meta, no scripts, no external assets: even the icon is an
+// empty data: URL, so that a browser asks for no /favicon.ico).
 func NewHTML(w io.Writer, title, home string) *HTML {
 	h := &HTML{bw: bufio.NewWriterSize(w, 32<<10)}
 	h.Raw(`<!DOCTYPE html>` + "\n" + `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>`)
 	h.Esc(title)
-	h.Raw(` · imagegw</title><link rel="stylesheet" href="`)
+	h.Raw(` · imagegw</title><link rel="icon" href="data:,"><link rel="stylesheet" href="`)
 	h.Esc(home + "/console.css")
 	h.Raw(`"></head><body>` + "\n" + `<header><a class="home" href="`)
 	h.Esc(home)

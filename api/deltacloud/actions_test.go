@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -431,7 +432,7 @@ func TestHTMLActionForms(t *testing.T) {
 	s := newServer(t, twoMocks)
 	page := do(t, s, req{path: "/api/images/img1", auth: true, headers: map[string]string{"Accept": firefox}})
 	for _, w := range []string{
-		`<form method="post" class="filters" action="` + s.URL + `/api/images/img1"><input type="hidden" name="_method" value="put"><label>Name <input type="text" name="name" value="img1"></label><label>Description <input type="text" name="description" value="Fedora 10"></label>`,
+		`<form method="post" class="filters" id="update_image" action="` + s.URL + `/api/images/img1"><input type="hidden" name="_method" value="put"><label>Name <input type="text" name="name" value="img1"></label><label>Description <input type="text" name="description" value="Fedora 10"></label>`,
 		`<button type="submit">Save</button>`,
 		`action="` + s.URL + `/api/images/img1/copy"><label>To provider <select name="provider"><option value="test1">test1</option></select>`,
 		`<button type="submit">Clone</button>`,
@@ -441,7 +442,7 @@ func TestHTMLActionForms(t *testing.T) {
 			t.Errorf("page lacks %s:\n%s", w, page.body)
 		}
 	}
-	if strings.Contains(page.body, "_image") {
+	if regexp.MustCompile(`>[^<]*_image`).MatchString(page.body) {
 		t.Errorf("page shows an API name (…_image) instead of words:\n%s", page.body)
 	}
 	form := map[string]string{"Accept": firefox, "Content-Type": "application/x-www-form-urlencoded"}

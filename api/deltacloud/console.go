@@ -330,7 +330,9 @@ func (c *call) imageHTML(h *render.HTML, v imageView, pg imagePage) {
 		href := v.href + a.suffix
 		h.Raw(`<fieldset><legend>`)
 		h.Esc(actionTitle(a.rel))
-		h.Raw(`</legend><form method="post" class="filters" action="`)
+		h.Raw(`</legend><form method="post" class="filters" id="`)
+		h.Esc(a.rel)
+		h.Raw(`" action="`)
 		h.Esc(href)
 		h.Raw(`">`)
 		if a.method != "post" {
