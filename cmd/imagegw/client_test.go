@@ -54,6 +54,16 @@ func TestClientSession(t *testing.T) {
 	}
 	wantContains(t, "images list", out, "ID", "NAME", "STATE", "img1", "img3", "AVAILABLE", "Fedora 10")
 
+	for range 7 { // img4 .. img10
+		if code, _, errOut := runClient(t, url, "images create --instance inst1"); code != 0 {
+			t.Fatalf("create: exit %d: %s", code, errOut)
+		}
+	}
+	_, out, _ = runClient(t, url, "images list")
+	if a, b := strings.Index(out, "img5 "), strings.Index(out, "img10 "); a < 0 || b < 0 || a > b {
+		t.Errorf("images list: img5 (at %d) is not before img10 (at %d):\n%s", a, b, out)
+	}
+
 	code, out, _ = runClient(t, url, "images list --search jboss")
 	if code != 0 || !strings.Contains(out, "img3") || strings.Contains(out, "img1") {
 		t.Errorf("images list --search jboss: exit %d\n%s", code, out)
