@@ -6,7 +6,7 @@ LISTEN  ?= 127.0.0.1:3001
 DATA    ?= ./data
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build run test vet bench bench-go bench-wrk bench-limit
+.PHONY: build run test vet bench bench-go bench-wrk bench-limit bench-load
 # The source revision goes into the binary (imagegw version, /version,
 # imagegw_build_info); GOFLAGS disables Go's own VCS stamping.
 REVISION ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
@@ -51,7 +51,7 @@ test-deps:
 	  fi; \
 	fi
 
-bench: bench-go bench-wrk
+bench: bench-go bench-wrk bench-load
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./api/... ./render/... ./store/... ./drivers/ec2/... ./drivers/vsphere/...
@@ -63,6 +63,12 @@ bench-wrk:
 # bytes (docs/benchmarks.md, "limit").
 bench-limit:
 	scripts/bench-limit.sh 5
+
+# bench-load: 64 connections of mixed reads for 60 s against the real
+# binary on loopback (scripts/bench-load.sh); fails on any error. Figures:
+# docs/benchmarks.md.
+bench-load:
+	scripts/bench-load.sh 60 64
 
 # test-openstack starts Keystone, Glance, nova-api and a Neutron API from
 # Debian 12 on loopback (scripts/openstack-up.sh: installs them first; needs

@@ -21,7 +21,7 @@ const (
 	DefaultAnswerBudget = 64 << 20
 	// maxBuffered is the largest body held whole (and so given a strong
 	// ETag); a larger one streams.
-	maxBuffered = 16 << 20
+	maxBuffered = 12 << 20
 	// gzipMin is the smallest body sent gzipped to a client that accepts it.
 	gzipMin = 1024
 )
@@ -70,6 +70,25 @@ type encoded struct {
 	gzOnce   sync.Once
 	md5      [16]byte
 	streamed bool
+
+	// header values, made once and shared by every answer (net/http only
+	// reads them)
+	hdrOnce                          sync.Once
+	etagV, lenV, gzLenV, md5V, ctype []string
+}
+
+var (
+	cacheControlV = []string{"max-age=0, private, must-revalidate"}
+	gzipV         = []string{"gzip"}
+)
+
+func (e *encoded) headers(ctype string) {
+	e.hdrOnce.Do(func() {
+		e.etagV = []string{e.etag()}
+		e.lenV = []string{strconv.Itoa(len(e.body))}
+		e.md5V = []string{base64.StdEncoding.EncodeToString(e.md5[:])}
+		e.ctype = []string{ctype}
+	})
 }
 
 type encodeFlight struct {
@@ -149,7 +168,7 @@ func AcceptsGzip(r *http.Request) bool {
 }
 
 // Send writes a 200 or 201 body, encoded once:
-//   - An answer of at most 16 MiB is held whole: it gets a strong ETag (the
+//   - An answer of at most 12 MiB is held whole: it gets a strong ETag (the
 //     quoted hex MD5 of the body), a Content-Length, 304 when a GET or
 //     HEAD's If-None-Match matches, and with a Key it is kept (with its
 //     gzip form once asked for) and sent again without rendering.
@@ -165,10 +184,10 @@ func AcceptsGzip(r *http.Request) bool {
 // client sees a truncated body as an error, not a short list.
 func (a *Answers) Send(w http.ResponseWriter, r *http.Request, b Body) error {
 	h := w.Header()
-	if v := h.Values("Vary"); !containsToken(v, "Accept-Encoding") {
-		h.Set("Vary", strings.Join(append(v, "Accept-Encoding"), ", "))
+	if v := h["Vary"]; !containsToken(v, "Accept-Encoding") {
+		h["Vary"] = []string{strings.Join(append(v, "Accept-Encoding"), ", ")}
 	}
-	h.Set("Cache-Control", "max-age=0, private, must-revalidate")
+	h["Cache-Control"] = cacheControlV
 	cond := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if e := a.get(b.Key); e != nil {
 		if cond && ETagMatches(r.Header.Get("If-None-Match"), e.etag()) {
@@ -252,13 +271,17 @@ func (a *Answers) encodeAndSend(w http.ResponseWriter, r *http.Request, b Body, 
 
 // sendWhole writes a kept answer, gzipped when the client accepts it.
 func (a *Answers) sendWhole(w http.ResponseWriter, r *http.Request, b Body, e *encoded) {
+	e.headers(b.ContentType)
 	h := w.Header()
-	h.Set("ETag", e.etag())
-	h.Set("Content-Type", b.ContentType)
-	if b.ContentMD5 {
-		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(e.md5[:]))
+	h["Etag"] = e.etagV
+	h["Content-Type"] = e.ctype
+	if b.ContentType != e.ctype[0] {
+		h["Content-Type"] = []string{b.ContentType}
 	}
-	body := e.body
+	if b.ContentMD5 {
+		h["Content-Md5"] = e.md5V
+	}
+	body, n := e.body, e.lenV
 	if len(e.body) > gzipMin && AcceptsGzip(r) {
 		e.gzOnce.Do(func() {
 			var buf bytes.Buffer
@@ -266,12 +289,13 @@ func (a *Answers) sendWhole(w http.ResponseWriter, r *http.Request, b Body, e *e
 			zw.Write(e.body)
 			zw.Close()
 			e.gz = buf.Bytes()
+			e.gzLenV = []string{strconv.Itoa(len(e.gz))}
 			a.grow(len(e.gz))
 		})
-		body = e.gz
-		h.Set("Content-Encoding", "gzip")
+		body, n = e.gz, e.gzLenV
+		h["Content-Encoding"] = gzipV
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = n
 	if b.Header != nil {
 		b.Header(h)
 	}

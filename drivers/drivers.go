@@ -99,6 +99,16 @@ type CredentialChecker interface {
 	CheckCredentials(ctx context.Context) error
 }
 
+// CreateFinder is implemented by drivers that keep model.CreateImage's
+// Token with the image they make. FindCreated returns that image, or
+// model.NotFound when no image carries the token. The gateway calls it for
+// creates it recorded but did not see finish (it was killed): found, the
+// image gets its job; without CreateFinder such a create is recorded as a
+// failed job whose outcome in the cloud is unknown.
+type CreateFinder interface {
+	FindCreated(ctx context.Context, token string) (model.Image, error)
+}
+
 // FeatureReporter is implemented by drivers whose images support optional
 // features the native front advertises. Without it no feature is offered.
 type FeatureReporter interface {

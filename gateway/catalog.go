@@ -136,6 +136,13 @@ type catalog struct {
 	shared  map[string]*part                // provider/key
 
 	stats struct{ hits, misses, stale, listings, refreshes, refreshFails, probes atomic.Int64 }
+	event func(provider, event string) // Options.CatalogEvent; nil: none
+}
+
+func (c *catalog) note(provider, event string) {
+	if c.event != nil {
+		c.event(provider, event)
+	}
 }
 
 // CatalogStats counts what the catalog did since the gateway started.
@@ -314,6 +321,7 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 			snap := e.snap
 			e.mu.Unlock()
 			c.stats.hits.Add(1)
+			c.note(sess.Target.Provider, "hit")
 			return snap, "", nil
 		}
 		if age < opts.ttl+opts.maxStale {
@@ -324,14 +332,17 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 			if !e.refreshing && e.fill == nil && now.Sub(e.refreshAt) >= retryRefresh {
 				e.refreshing, e.refreshAt = true, now
 				c.stats.refreshes.Add(1)
+				c.note(sess.Target.Provider, "refresh")
 				go c.refresh(e, sess)
 			}
 			e.mu.Unlock()
 			c.stats.stale.Add(1)
+			c.note(sess.Target.Provider, "stale")
 			return snap, warn, nil
 		}
 	}
 	c.stats.misses.Add(1)
+	c.note(sess.Target.Provider, "miss")
 	f := e.fill
 	if f == nil {
 		f = &fill{done: make(chan struct{})}
@@ -691,8 +702,13 @@ type part struct {
 	mu      sync.Mutex
 	val     any
 	fetched time.Time
+	stamp   uint64 // changes with every successful fetch
 	flight  *partFlight
 }
+
+// stamps numbers successful part fetches, so that answers made from a part
+// can be keyed by the value they saw.
+var stamps atomic.Uint64
 
 type partFlight struct {
 	done chan struct{}
@@ -706,6 +722,12 @@ func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fet
 	}
 	p.mu.Lock()
 	if p.val != nil && now.Sub(p.fetched) < opts.ttl {
+		v := p.val
+		p.mu.Unlock()
+		return v, nil
+	}
+	if p.val != nil && opts.ttl+opts.maxStale > now.Sub(p.fetched) && p.flight != nil {
+		// a refresh is under way: the last value meanwhile
 		v := p.val
 		p.mu.Unlock()
 		return v, nil
@@ -726,7 +748,7 @@ func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fet
 			p.mu.Lock()
 			p.flight = nil
 			if err == nil {
-				p.val, p.fetched = v, time.Now()
+				p.val, p.fetched, p.stamp = v, time.Now(), stamps.Add(1)
 			} else if p.val != nil && time.Since(p.fetched) < opts.ttl+opts.maxStale {
 				v, err = p.val, nil // the last good value, within max stale
 			}

@@ -31,8 +31,10 @@ import (
 //	  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: http://127.0.0.1:5000}
 //	  - {name: lab, driver: vsphere, url: https://vc/sdk, datacenter: DC0}
 //
-// Each provider's keys besides name and driver are the driver's own; the
-// driver decodes them strictly when it opens the provider.
+// Each provider's keys besides name, driver and request_timeout are the
+// driver's own; the driver decodes them strictly when it opens the
+// provider. request_timeout (default 30s) bounds one request's work in that
+// provider's cloud, the SDK's retries included: past it the client gets 504.
 type Config struct {
 	DefaultDriver   string                 `yaml:"default_driver"`
 	DefaultProvider string                 `yaml:"default_provider"`
@@ -212,15 +214,38 @@ func parseConfig(r io.Reader, file string) (Config, error) {
 			return Config{}, fail(line, "provider name %q is used twice; names are unique across drivers", name)
 		}
 		seen[name] = true
+		timeout, err := requestTimeout(name, p)
+		if err != nil {
+			return Config{}, err
+		}
 		settings := map[string]any{}
 		for k, v := range p {
-			if k != "name" && k != "driver" {
+			if !gatewayProviderKeys[k] {
 				settings[k] = v
 			}
 		}
-		cfg.Providers = append(cfg.Providers, model.ProviderConfig{Name: name, Driver: drv, Settings: settings, Origin: origin})
+		cfg.Providers = append(cfg.Providers, model.ProviderConfig{Name: name, Driver: drv, Settings: settings, RequestTimeout: timeout, Origin: origin})
 	}
 	return cfg, nil
+}
+
+// gatewayProviderKeys are the provider keys the gateway keeps for itself;
+// the others go to the driver.
+var gatewayProviderKeys = map[string]bool{"name": true, "driver": true, "request_timeout": true}
+
+// requestTimeout reads a provider's request_timeout ("45s", "2m"); absent
+// is zero (the default).
+func requestTimeout(name string, p map[string]any) (time.Duration, error) {
+	v, ok := p["request_timeout"]
+	if !ok {
+		return 0, nil
+	}
+	s, _ := v.(string)
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("config: provider %s: request_timeout %v is not a positive duration such as 30s", name, v)
+	}
+	return d, nil
 }
 
 var (

@@ -35,6 +35,8 @@ type Gateway struct {
 	secrets   *secrets.Box
 	jobs      *Jobs
 	catalog   *catalog
+	idMu      sync.Mutex
+	ids       map[identityKey]string // recent identities (memory only)
 	wrap      func(driver, provider string, d drivers.Driver) drivers.Driver
 
 	closeOnce sync.Once
@@ -55,6 +57,11 @@ type Options struct {
 	// WrapDriver, when set, wraps each connected driver (metrics.WrapDriver
 	// counts its cloud calls); it must keep the driver's capabilities.
 	WrapDriver func(driver, provider string, d drivers.Driver) drivers.Driver
+	// CatalogEvent, when set, is told each catalog event of a provider:
+	// "hit" (a fresh answer), "miss" (an answer that waited for a cloud
+	// listing), "stale" (an answer past its TTL) and "refresh" (a background
+	// refill started); metrics.CatalogEvent counts them.
+	CatalogEvent func(provider, event string)
 }
 
 // New opens every configured provider (plus the default mock provider
@@ -71,7 +78,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, store: opts.Store, log: opts.Logger, dataDir: opts.DataDir,
-		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, wrap: opts.WrapDriver}
+		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, ids: map[identityKey]string{},
+		wrap: opts.WrapDriver}
 	var err error
 	if g.secrets, err = secrets.Load(opts.DataDir); err != nil {
 		return nil, err
@@ -86,6 +94,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.catalog = newCatalog(g, cfg.CatalogMaxImages)
+	g.catalog.event = opts.CatalogEvent
 	for _, pc := range provs {
 		reg, _ := drivers.Lookup(pc.Driver)
 		pc = g.withMockDefaults(pc)
@@ -273,8 +282,32 @@ func (g *Gateway) Open(ctx context.Context, t Target, creds model.Credentials) (
 	if g.wrap != nil {
 		d = g.wrap(t.Driver, t.Provider, d)
 	}
-	return &Session{Target: t, g: g, pe: pe, d: d, creds: creds,
-		identity: g.secrets.Identity(t.Driver, t.Provider, creds.User, creds.Password)}, nil
+	return &Session{Target: t, g: g, pe: pe, d: d, creds: creds, identity: g.identity(t, creds)}, nil
+}
+
+// identity is the keyed hash of a target's credentials, remembered for the
+// few thousand most recent so that a request does not compute an HMAC.
+func (g *Gateway) identity(t Target, creds model.Credentials) string {
+	k := identityKey{t, creds}
+	g.idMu.Lock()
+	id, ok := g.ids[k]
+	g.idMu.Unlock()
+	if ok {
+		return id
+	}
+	id = g.secrets.Identity(t.Driver, t.Provider, creds.User, creds.Password)
+	g.idMu.Lock()
+	if len(g.ids) >= 4096 {
+		clear(g.ids)
+	}
+	g.ids[k] = id
+	g.idMu.Unlock()
+	return id
+}
+
+type identityKey struct {
+	t     Target
+	creds model.Credentials
 }
 
 // catalogSettings takes the gateway's own keys (catalog_ttl,

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/imagegw/imagegw/model"
 	"github.com/imagegw/imagegw/store"
 )
@@ -33,6 +31,9 @@ type JobMeta struct {
 	// Meta, if set, changes the new image's overlay (validated before the
 	// cloud is called).
 	Meta func(*model.ImageMeta)
+	// ID is the job's id, reserved by a create's intent (intents.go); ""
+	// for a new one.
+	ID string
 }
 
 // defaultNotFoundGrace is how long after a create NotFound means "not
@@ -93,7 +94,7 @@ func indexKey(driver, provider, target string) string {
 func (j *Jobs) start(ctx context.Context, sess *Session, kind string, img model.Image, meta JobMeta) (model.Job, error) {
 	now := j.now().UTC()
 	job := model.Job{
-		ID: uuid.NewString(), Kind: kind, Driver: sess.Target.Driver, Provider: sess.Target.Provider,
+		ID: meta.jobID(), Kind: kind, Driver: sess.Target.Driver, Provider: sess.Target.Provider,
 		Target: img.ID, Caller: sess.identity, State: model.JobRunning, Created: now, Updated: now,
 		Params: meta.Params,
 	}
@@ -294,7 +295,7 @@ func (j *Jobs) resume(ctx context.Context) error {
 		j.g.log.Info("resuming job", "job", rec.Job.ID, "kind", rec.Job.Kind, "image", rec.Job.Target)
 		j.follow(rec)
 	}
-	return nil
+	return j.reconcileIntents(ctx) // creates the gateway did not see finish: intents.go
 }
 
 // Get returns a job, or model.NotFound.

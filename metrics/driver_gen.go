@@ -6,7 +6,7 @@ import "github.com/imagegw/imagegw/drivers"
 
 // capabilityNames are the optional interfaces wrap preserves by
 // combination; base itself has FeatureReporter.
-var capabilityNames = []string{"ImagePager", "ImageUpdater", "ImageCloner", "ImageCopier", "ImageExporter", "RealmLister", "InstanceLister", "CredentialChecker"}
+var capabilityNames = []string{"ImagePager", "ImageUpdater", "ImageCloner", "ImageCopier", "ImageExporter", "RealmLister", "InstanceLister", "CredentialChecker", "CreateFinder"}
 
 // wrap returns the wrapper of b.d with the same optional interfaces.
 func wrap(b *base) drivers.Driver {
@@ -34,6 +34,9 @@ func wrap(b *base) drivers.Driver {
 	}
 	if _, ok := b.d.(drivers.CredentialChecker); ok {
 		mask |= 1 << 7
+	}
+	if _, ok := b.d.(drivers.CreateFinder); ok {
+		mask |= 1 << 8
 	}
 	switch mask {
 	case 1:
@@ -2080,6 +2083,2310 @@ func wrap(b *base) drivers.Driver {
 			instanceLister
 			credentialChecker
 		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}}
+	case 256:
+		return struct {
+			*base
+			createFinder
+		}{b, createFinder{b}}
+	case 257:
+		return struct {
+			*base
+			pager
+			createFinder
+		}{b, pager{b}, createFinder{b}}
+	case 258:
+		return struct {
+			*base
+			updater
+			createFinder
+		}{b, updater{b}, createFinder{b}}
+	case 259:
+		return struct {
+			*base
+			pager
+			updater
+			createFinder
+		}{b, pager{b}, updater{b}, createFinder{b}}
+	case 260:
+		return struct {
+			*base
+			cloner
+			createFinder
+		}{b, cloner{b}, createFinder{b}}
+	case 261:
+		return struct {
+			*base
+			pager
+			cloner
+			createFinder
+		}{b, pager{b}, cloner{b}, createFinder{b}}
+	case 262:
+		return struct {
+			*base
+			updater
+			cloner
+			createFinder
+		}{b, updater{b}, cloner{b}, createFinder{b}}
+	case 263:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, createFinder{b}}
+	case 264:
+		return struct {
+			*base
+			copier
+			createFinder
+		}{b, copier{b}, createFinder{b}}
+	case 265:
+		return struct {
+			*base
+			pager
+			copier
+			createFinder
+		}{b, pager{b}, copier{b}, createFinder{b}}
+	case 266:
+		return struct {
+			*base
+			updater
+			copier
+			createFinder
+		}{b, updater{b}, copier{b}, createFinder{b}}
+	case 267:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, createFinder{b}}
+	case 268:
+		return struct {
+			*base
+			cloner
+			copier
+			createFinder
+		}{b, cloner{b}, copier{b}, createFinder{b}}
+	case 269:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, createFinder{b}}
+	case 270:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, createFinder{b}}
+	case 271:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, createFinder{b}}
+	case 272:
+		return struct {
+			*base
+			exporter
+			createFinder
+		}{b, exporter{b}, createFinder{b}}
+	case 273:
+		return struct {
+			*base
+			pager
+			exporter
+			createFinder
+		}{b, pager{b}, exporter{b}, createFinder{b}}
+	case 274:
+		return struct {
+			*base
+			updater
+			exporter
+			createFinder
+		}{b, updater{b}, exporter{b}, createFinder{b}}
+	case 275:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			createFinder
+		}{b, pager{b}, updater{b}, exporter{b}, createFinder{b}}
+	case 276:
+		return struct {
+			*base
+			cloner
+			exporter
+			createFinder
+		}{b, cloner{b}, exporter{b}, createFinder{b}}
+	case 277:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			createFinder
+		}{b, pager{b}, cloner{b}, exporter{b}, createFinder{b}}
+	case 278:
+		return struct {
+			*base
+			updater
+			cloner
+			exporter
+			createFinder
+		}{b, updater{b}, cloner{b}, exporter{b}, createFinder{b}}
+	case 279:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, createFinder{b}}
+	case 280:
+		return struct {
+			*base
+			copier
+			exporter
+			createFinder
+		}{b, copier{b}, exporter{b}, createFinder{b}}
+	case 281:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			createFinder
+		}{b, pager{b}, copier{b}, exporter{b}, createFinder{b}}
+	case 282:
+		return struct {
+			*base
+			updater
+			copier
+			exporter
+			createFinder
+		}{b, updater{b}, copier{b}, exporter{b}, createFinder{b}}
+	case 283:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, createFinder{b}}
+	case 284:
+		return struct {
+			*base
+			cloner
+			copier
+			exporter
+			createFinder
+		}{b, cloner{b}, copier{b}, exporter{b}, createFinder{b}}
+	case 285:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, createFinder{b}}
+	case 286:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			exporter
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, createFinder{b}}
+	case 287:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, createFinder{b}}
+	case 288:
+		return struct {
+			*base
+			realmLister
+			createFinder
+		}{b, realmLister{b}, createFinder{b}}
+	case 289:
+		return struct {
+			*base
+			pager
+			realmLister
+			createFinder
+		}{b, pager{b}, realmLister{b}, createFinder{b}}
+	case 290:
+		return struct {
+			*base
+			updater
+			realmLister
+			createFinder
+		}{b, updater{b}, realmLister{b}, createFinder{b}}
+	case 291:
+		return struct {
+			*base
+			pager
+			updater
+			realmLister
+			createFinder
+		}{b, pager{b}, updater{b}, realmLister{b}, createFinder{b}}
+	case 292:
+		return struct {
+			*base
+			cloner
+			realmLister
+			createFinder
+		}{b, cloner{b}, realmLister{b}, createFinder{b}}
+	case 293:
+		return struct {
+			*base
+			pager
+			cloner
+			realmLister
+			createFinder
+		}{b, pager{b}, cloner{b}, realmLister{b}, createFinder{b}}
+	case 294:
+		return struct {
+			*base
+			updater
+			cloner
+			realmLister
+			createFinder
+		}{b, updater{b}, cloner{b}, realmLister{b}, createFinder{b}}
+	case 295:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			realmLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, realmLister{b}, createFinder{b}}
+	case 296:
+		return struct {
+			*base
+			copier
+			realmLister
+			createFinder
+		}{b, copier{b}, realmLister{b}, createFinder{b}}
+	case 297:
+		return struct {
+			*base
+			pager
+			copier
+			realmLister
+			createFinder
+		}{b, pager{b}, copier{b}, realmLister{b}, createFinder{b}}
+	case 298:
+		return struct {
+			*base
+			updater
+			copier
+			realmLister
+			createFinder
+		}{b, updater{b}, copier{b}, realmLister{b}, createFinder{b}}
+	case 299:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			realmLister
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, realmLister{b}, createFinder{b}}
+	case 300:
+		return struct {
+			*base
+			cloner
+			copier
+			realmLister
+			createFinder
+		}{b, cloner{b}, copier{b}, realmLister{b}, createFinder{b}}
+	case 301:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			realmLister
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, realmLister{b}, createFinder{b}}
+	case 302:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			realmLister
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, realmLister{b}, createFinder{b}}
+	case 303:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			realmLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, realmLister{b}, createFinder{b}}
+	case 304:
+		return struct {
+			*base
+			exporter
+			realmLister
+			createFinder
+		}{b, exporter{b}, realmLister{b}, createFinder{b}}
+	case 305:
+		return struct {
+			*base
+			pager
+			exporter
+			realmLister
+			createFinder
+		}{b, pager{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 306:
+		return struct {
+			*base
+			updater
+			exporter
+			realmLister
+			createFinder
+		}{b, updater{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 307:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			realmLister
+			createFinder
+		}{b, pager{b}, updater{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 308:
+		return struct {
+			*base
+			cloner
+			exporter
+			realmLister
+			createFinder
+		}{b, cloner{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 309:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			realmLister
+			createFinder
+		}{b, pager{b}, cloner{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 310:
+		return struct {
+			*base
+			updater
+			cloner
+			exporter
+			realmLister
+			createFinder
+		}{b, updater{b}, cloner{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 311:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			realmLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 312:
+		return struct {
+			*base
+			copier
+			exporter
+			realmLister
+			createFinder
+		}{b, copier{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 313:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			realmLister
+			createFinder
+		}{b, pager{b}, copier{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 314:
+		return struct {
+			*base
+			updater
+			copier
+			exporter
+			realmLister
+			createFinder
+		}{b, updater{b}, copier{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 315:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			realmLister
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 316:
+		return struct {
+			*base
+			cloner
+			copier
+			exporter
+			realmLister
+			createFinder
+		}{b, cloner{b}, copier{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 317:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			realmLister
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 318:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 319:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, createFinder{b}}
+	case 320:
+		return struct {
+			*base
+			instanceLister
+			createFinder
+		}{b, instanceLister{b}, createFinder{b}}
+	case 321:
+		return struct {
+			*base
+			pager
+			instanceLister
+			createFinder
+		}{b, pager{b}, instanceLister{b}, createFinder{b}}
+	case 322:
+		return struct {
+			*base
+			updater
+			instanceLister
+			createFinder
+		}{b, updater{b}, instanceLister{b}, createFinder{b}}
+	case 323:
+		return struct {
+			*base
+			pager
+			updater
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, instanceLister{b}, createFinder{b}}
+	case 324:
+		return struct {
+			*base
+			cloner
+			instanceLister
+			createFinder
+		}{b, cloner{b}, instanceLister{b}, createFinder{b}}
+	case 325:
+		return struct {
+			*base
+			pager
+			cloner
+			instanceLister
+			createFinder
+		}{b, pager{b}, cloner{b}, instanceLister{b}, createFinder{b}}
+	case 326:
+		return struct {
+			*base
+			updater
+			cloner
+			instanceLister
+			createFinder
+		}{b, updater{b}, cloner{b}, instanceLister{b}, createFinder{b}}
+	case 327:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, instanceLister{b}, createFinder{b}}
+	case 328:
+		return struct {
+			*base
+			copier
+			instanceLister
+			createFinder
+		}{b, copier{b}, instanceLister{b}, createFinder{b}}
+	case 329:
+		return struct {
+			*base
+			pager
+			copier
+			instanceLister
+			createFinder
+		}{b, pager{b}, copier{b}, instanceLister{b}, createFinder{b}}
+	case 330:
+		return struct {
+			*base
+			updater
+			copier
+			instanceLister
+			createFinder
+		}{b, updater{b}, copier{b}, instanceLister{b}, createFinder{b}}
+	case 331:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, instanceLister{b}, createFinder{b}}
+	case 332:
+		return struct {
+			*base
+			cloner
+			copier
+			instanceLister
+			createFinder
+		}{b, cloner{b}, copier{b}, instanceLister{b}, createFinder{b}}
+	case 333:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			instanceLister
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, instanceLister{b}, createFinder{b}}
+	case 334:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			instanceLister
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, instanceLister{b}, createFinder{b}}
+	case 335:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, instanceLister{b}, createFinder{b}}
+	case 336:
+		return struct {
+			*base
+			exporter
+			instanceLister
+			createFinder
+		}{b, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 337:
+		return struct {
+			*base
+			pager
+			exporter
+			instanceLister
+			createFinder
+		}{b, pager{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 338:
+		return struct {
+			*base
+			updater
+			exporter
+			instanceLister
+			createFinder
+		}{b, updater{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 339:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 340:
+		return struct {
+			*base
+			cloner
+			exporter
+			instanceLister
+			createFinder
+		}{b, cloner{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 341:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			instanceLister
+			createFinder
+		}{b, pager{b}, cloner{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 342:
+		return struct {
+			*base
+			updater
+			cloner
+			exporter
+			instanceLister
+			createFinder
+		}{b, updater{b}, cloner{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 343:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 344:
+		return struct {
+			*base
+			copier
+			exporter
+			instanceLister
+			createFinder
+		}{b, copier{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 345:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			instanceLister
+			createFinder
+		}{b, pager{b}, copier{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 346:
+		return struct {
+			*base
+			updater
+			copier
+			exporter
+			instanceLister
+			createFinder
+		}{b, updater{b}, copier{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 347:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 348:
+		return struct {
+			*base
+			cloner
+			copier
+			exporter
+			instanceLister
+			createFinder
+		}{b, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 349:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			instanceLister
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 350:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			exporter
+			instanceLister
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 351:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, createFinder{b}}
+	case 352:
+		return struct {
+			*base
+			realmLister
+			instanceLister
+			createFinder
+		}{b, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 353:
+		return struct {
+			*base
+			pager
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 354:
+		return struct {
+			*base
+			updater
+			realmLister
+			instanceLister
+			createFinder
+		}{b, updater{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 355:
+		return struct {
+			*base
+			pager
+			updater
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 356:
+		return struct {
+			*base
+			cloner
+			realmLister
+			instanceLister
+			createFinder
+		}{b, cloner{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 357:
+		return struct {
+			*base
+			pager
+			cloner
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, cloner{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 358:
+		return struct {
+			*base
+			updater
+			cloner
+			realmLister
+			instanceLister
+			createFinder
+		}{b, updater{b}, cloner{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 359:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 360:
+		return struct {
+			*base
+			copier
+			realmLister
+			instanceLister
+			createFinder
+		}{b, copier{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 361:
+		return struct {
+			*base
+			pager
+			copier
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, copier{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 362:
+		return struct {
+			*base
+			updater
+			copier
+			realmLister
+			instanceLister
+			createFinder
+		}{b, updater{b}, copier{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 363:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 364:
+		return struct {
+			*base
+			cloner
+			copier
+			realmLister
+			instanceLister
+			createFinder
+		}{b, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 365:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 366:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			realmLister
+			instanceLister
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 367:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 368:
+		return struct {
+			*base
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 369:
+		return struct {
+			*base
+			pager
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 370:
+		return struct {
+			*base
+			updater
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, updater{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 371:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 372:
+		return struct {
+			*base
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 373:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 374:
+		return struct {
+			*base
+			updater
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, updater{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 375:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 376:
+		return struct {
+			*base
+			copier
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 377:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 378:
+		return struct {
+			*base
+			updater
+			copier
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, updater{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 379:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 380:
+		return struct {
+			*base
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 381:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 382:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 383:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, createFinder{b}}
+	case 384:
+		return struct {
+			*base
+			credentialChecker
+			createFinder
+		}{b, credentialChecker{b}, createFinder{b}}
+	case 385:
+		return struct {
+			*base
+			pager
+			credentialChecker
+			createFinder
+		}{b, pager{b}, credentialChecker{b}, createFinder{b}}
+	case 386:
+		return struct {
+			*base
+			updater
+			credentialChecker
+			createFinder
+		}{b, updater{b}, credentialChecker{b}, createFinder{b}}
+	case 387:
+		return struct {
+			*base
+			pager
+			updater
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, credentialChecker{b}, createFinder{b}}
+	case 388:
+		return struct {
+			*base
+			cloner
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, credentialChecker{b}, createFinder{b}}
+	case 389:
+		return struct {
+			*base
+			pager
+			cloner
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, credentialChecker{b}, createFinder{b}}
+	case 390:
+		return struct {
+			*base
+			updater
+			cloner
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, credentialChecker{b}, createFinder{b}}
+	case 391:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, credentialChecker{b}, createFinder{b}}
+	case 392:
+		return struct {
+			*base
+			copier
+			credentialChecker
+			createFinder
+		}{b, copier{b}, credentialChecker{b}, createFinder{b}}
+	case 393:
+		return struct {
+			*base
+			pager
+			copier
+			credentialChecker
+			createFinder
+		}{b, pager{b}, copier{b}, credentialChecker{b}, createFinder{b}}
+	case 394:
+		return struct {
+			*base
+			updater
+			copier
+			credentialChecker
+			createFinder
+		}{b, updater{b}, copier{b}, credentialChecker{b}, createFinder{b}}
+	case 395:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, credentialChecker{b}, createFinder{b}}
+	case 396:
+		return struct {
+			*base
+			cloner
+			copier
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, copier{b}, credentialChecker{b}, createFinder{b}}
+	case 397:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, credentialChecker{b}, createFinder{b}}
+	case 398:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, credentialChecker{b}, createFinder{b}}
+	case 399:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, credentialChecker{b}, createFinder{b}}
+	case 400:
+		return struct {
+			*base
+			exporter
+			credentialChecker
+			createFinder
+		}{b, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 401:
+		return struct {
+			*base
+			pager
+			exporter
+			credentialChecker
+			createFinder
+		}{b, pager{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 402:
+		return struct {
+			*base
+			updater
+			exporter
+			credentialChecker
+			createFinder
+		}{b, updater{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 403:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 404:
+		return struct {
+			*base
+			cloner
+			exporter
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 405:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 406:
+		return struct {
+			*base
+			updater
+			cloner
+			exporter
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 407:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 408:
+		return struct {
+			*base
+			copier
+			exporter
+			credentialChecker
+			createFinder
+		}{b, copier{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 409:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			credentialChecker
+			createFinder
+		}{b, pager{b}, copier{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 410:
+		return struct {
+			*base
+			updater
+			copier
+			exporter
+			credentialChecker
+			createFinder
+		}{b, updater{b}, copier{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 411:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 412:
+		return struct {
+			*base
+			cloner
+			copier
+			exporter
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, copier{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 413:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 414:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			exporter
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 415:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, credentialChecker{b}, createFinder{b}}
+	case 416:
+		return struct {
+			*base
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 417:
+		return struct {
+			*base
+			pager
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 418:
+		return struct {
+			*base
+			updater
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 419:
+		return struct {
+			*base
+			pager
+			updater
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 420:
+		return struct {
+			*base
+			cloner
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 421:
+		return struct {
+			*base
+			pager
+			cloner
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 422:
+		return struct {
+			*base
+			updater
+			cloner
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 423:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 424:
+		return struct {
+			*base
+			copier
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, copier{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 425:
+		return struct {
+			*base
+			pager
+			copier
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, copier{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 426:
+		return struct {
+			*base
+			updater
+			copier
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, copier{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 427:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 428:
+		return struct {
+			*base
+			cloner
+			copier
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, copier{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 429:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 430:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 431:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 432:
+		return struct {
+			*base
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 433:
+		return struct {
+			*base
+			pager
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 434:
+		return struct {
+			*base
+			updater
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 435:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 436:
+		return struct {
+			*base
+			cloner
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 437:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 438:
+		return struct {
+			*base
+			updater
+			cloner
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 439:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 440:
+		return struct {
+			*base
+			copier
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 441:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 442:
+		return struct {
+			*base
+			updater
+			copier
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 443:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 444:
+		return struct {
+			*base
+			cloner
+			copier
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 445:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 446:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 447:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, credentialChecker{b}, createFinder{b}}
+	case 448:
+		return struct {
+			*base
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 449:
+		return struct {
+			*base
+			pager
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 450:
+		return struct {
+			*base
+			updater
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 451:
+		return struct {
+			*base
+			pager
+			updater
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 452:
+		return struct {
+			*base
+			cloner
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 453:
+		return struct {
+			*base
+			pager
+			cloner
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 454:
+		return struct {
+			*base
+			updater
+			cloner
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 455:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 456:
+		return struct {
+			*base
+			copier
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, copier{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 457:
+		return struct {
+			*base
+			pager
+			copier
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, copier{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 458:
+		return struct {
+			*base
+			updater
+			copier
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, copier{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 459:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 460:
+		return struct {
+			*base
+			cloner
+			copier
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, copier{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 461:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 462:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 463:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 464:
+		return struct {
+			*base
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 465:
+		return struct {
+			*base
+			pager
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 466:
+		return struct {
+			*base
+			updater
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 467:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 468:
+		return struct {
+			*base
+			cloner
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 469:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 470:
+		return struct {
+			*base
+			updater
+			cloner
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 471:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 472:
+		return struct {
+			*base
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 473:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 474:
+		return struct {
+			*base
+			updater
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 475:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 476:
+		return struct {
+			*base
+			cloner
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 477:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 478:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 479:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 480:
+		return struct {
+			*base
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 481:
+		return struct {
+			*base
+			pager
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 482:
+		return struct {
+			*base
+			updater
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 483:
+		return struct {
+			*base
+			pager
+			updater
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 484:
+		return struct {
+			*base
+			cloner
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 485:
+		return struct {
+			*base
+			pager
+			cloner
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 486:
+		return struct {
+			*base
+			updater
+			cloner
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 487:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 488:
+		return struct {
+			*base
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 489:
+		return struct {
+			*base
+			pager
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 490:
+		return struct {
+			*base
+			updater
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 491:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 492:
+		return struct {
+			*base
+			cloner
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 493:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 494:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 495:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 496:
+		return struct {
+			*base
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 497:
+		return struct {
+			*base
+			pager
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 498:
+		return struct {
+			*base
+			updater
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 499:
+		return struct {
+			*base
+			pager
+			updater
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 500:
+		return struct {
+			*base
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 501:
+		return struct {
+			*base
+			pager
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 502:
+		return struct {
+			*base
+			updater
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 503:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 504:
+		return struct {
+			*base
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 505:
+		return struct {
+			*base
+			pager
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 506:
+		return struct {
+			*base
+			updater
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 507:
+		return struct {
+			*base
+			pager
+			updater
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 508:
+		return struct {
+			*base
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 509:
+		return struct {
+			*base
+			pager
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 510:
+		return struct {
+			*base
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
+	case 511:
+		return struct {
+			*base
+			pager
+			updater
+			cloner
+			copier
+			exporter
+			realmLister
+			instanceLister
+			credentialChecker
+			createFinder
+		}{b, pager{b}, updater{b}, cloner{b}, copier{b}, exporter{b}, realmLister{b}, instanceLister{b}, credentialChecker{b}, createFinder{b}}
 	}
 	return b
 }

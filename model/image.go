@@ -74,9 +74,17 @@ type CreateImage struct {
 	InstanceID  string
 	Name        string // "" lets the driver choose
 	Description string
+	// Version is the image's version, for clouds that keep one (Triton);
+	// others ignore it (the gateway's overlay keeps it for them).
+	Version string
 	// Options are driver-specific switches from the request, for example
 	// "mark_as_template" (vsphere) or "no_reboot" (ec2).
 	Options map[string]string
+	// Token is the gateway's id for this create (the job that will follow
+	// it). A driver that can keeps it with the new image (EC2: the tag
+	// imagegw:job) so that, after the gateway died mid-create,
+	// drivers.CreateFinder finds what was made.
+	Token string
 }
 
 // ImageUpdate changes an image's mutable fields; nil fields stay as they are.

@@ -49,6 +49,10 @@ type ProviderConfig struct {
 	Name     string
 	Driver   string
 	Settings map[string]any
+	// RequestTimeout bounds one request's cloud work through this provider,
+	// the SDK's retries included (the gateway-level key request_timeout;
+	// zero means the gateway's default). It is not a driver setting.
+	RequestTimeout time.Duration
 	// Origin says where the configuration set each key ("imagegw.yaml line
 	// 7"), for error messages; nil when unknown.
 	Origin map[string]string

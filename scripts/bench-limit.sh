@@ -61,12 +61,19 @@ for row in "${rows[@]}"; do
   port=$(eval echo "\$${inst}_port")
   hdrs=(-H "$auth"); [[ $name == cloudapi* ]] && hdrs=(-H "$(sed -n 1p "$work/sig")" -H "$(sed -n 2p "$work/sig")")
   curl -sf "${hdrs[@]}" -D "$work/$name.headers" -o "$work/$name.body" "http://127.0.0.1:$port$path"
-  printf '%s\t%s\n' "$path" "$work/$name" >> "$work/index"
+  printf '/r/%s%s\t%s\n' "$name" "$path" "$work/$name" >> "$work/index"
 done
 sport=$(freeport)
 ./bin/benchstatic -listen 127.0.0.1:$sport -index "$work/index" &
 pids+=($!); static_pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$sport/" && break; sleep 0.1; done
+# the static server must send exactly what imagegw sent
+for row in "${rows[@]}"; do
+  read -r name _ _ path <<<"$row"
+  curl -sf -o "$work/check" "http://127.0.0.1:$sport/r/$name$path" || { echo "static server: $path failed" >&2; exit 1; }
+  cmp -s "$work/check" "$work/$name.body" || { echo "static server: $path differs from imagegw's answer ($(stat -c %s "$work/check") vs $(stat -c %s "$work/$name.body") bytes)" >&2; head -c 300 "$work/check" >&2; exit 1; }
+  printf '%-20s %9d bytes\n' "$name" "$(stat -c %s "$work/$name.body")"
+done
 
 # wrk1 PORT CONNS PATH HEADERS...: prints "req/s p99_ms requests"
 wrk1() {
@@ -77,18 +84,19 @@ wrk1() {
          /requests in/ {n=$1} END {printf "%s %s %s\n", rps, p99, n}'
 }
 
-printf '%-20s %5s %12s %12s %8s %10s %12s\n' row conns imagegw/s static/s ratio p99_ms cpu_ms/req
+printf '%-20s %5s %12s %12s %8s %10s %10s %12s\n' row conns imagegw/s static/s ratio p99_ms static_p99 cpu_ms/req
 declare -A cpureq
 for row in "${rows[@]}"; do
   read -r name inst conns path <<<"$row"
   port=$(eval echo "\$${inst}_port"); pid=$(eval echo "\$${inst}_pid")
   hdrs=("$auth"); [[ $name == cloudapi* ]] && hdrs=("$(sed -n 1p "$work/sig")" "$(sed -n 2p "$work/sig")")
-  gw_total=0 st_total=0 p99=0 ticks=0 reqs=0
+  gw_total=0 st_total=0 p99=0 sp99=0 ticks=0 reqs=0
   for i in 1 2 3; do
     c0=$(cpu "$pid")
     read -r g gp n <<<"$(wrk1 "$port" "$conns" "$path" "${hdrs[@]}")"
     c1=$(cpu "$pid")
-    read -r s _ _ <<<"$(wrk1 "$sport" "$conns" "$path")"
+    read -r s sp _ <<<"$(wrk1 "$sport" "$conns" "/r/$name$path")"
+    sp99=$(echo "if ($sp > $sp99) $sp else $sp99" | bc -l)
     gw_total=$(echo "$gw_total + $g" | bc -l); st_total=$(echo "$st_total + $s" | bc -l)
     p99=$(echo "if ($gp > $p99) $gp else $p99" | bc -l)
     ticks=$((ticks + c1 - c0)); reqs=$((reqs + n))
@@ -96,7 +104,7 @@ for row in "${rows[@]}"; do
   ratio=$(echo "scale=3; $gw_total / $st_total" | bc -l)
   cms=$(echo "scale=4; $ticks * 1000 / $(getconf CLK_TCK) / $reqs" | bc -l)
   cpureq[$name]=$cms
-  printf '%-20s %5s %12.1f %12.1f %8s %10.2f %12s\n' "$name" "$conns" "$(echo "$gw_total/3" | bc -l)" "$(echo "$st_total/3" | bc -l)" "$ratio" "$p99" "$cms"
+  printf '%-20s %5s %12.1f %12.1f %8s %10.2f %10.2f %12s\n' "$name" "$conns" "$(echo "$gw_total/3" | bc -l)" "$(echo "$st_total/3" | bc -l)" "$ratio" "$p99" "$sp99" "$cms"
 done
 if [[ -n "${cpureq[select-1-of-3]:-}" && "${cpureq[select-1-of-3]}" != "0" ]]; then
   printf 'select-1: CPU per request, 100,000-image catalog ÷ 3-image catalog: %s\n' "$(echo "scale=2; ${cpureq[select-1-of-100000]} / ${cpureq[select-1-of-3]}" | bc -l)"

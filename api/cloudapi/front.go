@@ -104,7 +104,7 @@ func Owns(path string) bool {
 type handler func(*call) error
 
 // Register mounts the routes on r: /--ping, /{login}, /{login}/datacenters,
-// /{login}/images and /{login}/packages. Requests must pass
+// /{login}/images, /{login}/machines (read-only) and /{login}/packages. Requests must pass
 // api.StripMatrix first, so that /{login};driver=x/images routes.
 func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	if opts.Logger == nil {
@@ -144,6 +144,8 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		{"/{login}/datacenters/{name}", map[string]handler{"GET": f.getDatacenter}, true},
 		{"/{login}/images", map[string]handler{"GET": f.listImages, "POST": f.postImages}, true},
 		{"/{login}/images/{id}", map[string]handler{"GET": f.getImage, "DELETE": f.deleteImage, "POST": f.imageAction}, true},
+		{"/{login}/machines", map[string]handler{"GET": f.listMachines}, true},
+		{"/{login}/machines/{id}", map[string]handler{"GET": f.getMachine}, true},
 		{"/{login}/packages", map[string]handler{"GET": f.listPackages}, true},
 		{"/{login}/packages/{id}", map[string]handler{"GET": f.getPackage}, true},
 	}

@@ -445,7 +445,7 @@ func (f *Front) createImage(c *call) error {
 		return err
 	}
 	name, version, desc := c.in.str("name"), c.in.str("version"), c.in.str("description")
-	img, job, err := sess.CreateImage(ctx, model.CreateImage{InstanceID: inst, Name: name, Description: desc},
+	img, job, err := sess.CreateImage(ctx, model.CreateImage{InstanceID: inst, Name: name, Description: desc, Version: version},
 		gateway.JobMeta{Params: map[string]string{"name": name, "version": version, "machine": machine},
 			Meta: func(m *model.ImageMeta) {
 				m.Version, m.Homepage, m.EULA, m.Tags, m.Creator = version, c.in.str("homepage"), c.in.str("eula"), tags, c.login

@@ -64,8 +64,8 @@ func TestWildcard(t *testing.T) {
 		{"m1-small", "m1-smallx", false}, {"m*-*e", "m1-large", true}, {"m*-*e", "m1-larg", false},
 		{"a*a", "a", false}, {"a*a", "aa", true}, {"[ab]*", "[ab]x", true}, {"?", "x", false},
 	} {
-		if got := wildcard(tc.pattern, tc.s); got != tc.want {
-			t.Errorf("wildcard(%q, %q) = %v", tc.pattern, tc.s, got)
+		if got := model.MatchPattern(tc.pattern, tc.s); got != tc.want {
+			t.Errorf("MatchPattern(%q, %q) = %v", tc.pattern, tc.s, got)
 		}
 	}
 }

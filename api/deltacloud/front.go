@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/mux"
 
@@ -41,6 +42,11 @@ type Front struct {
 	trusted []string
 	cfg     Config
 	answers *api.Answers
+	// profileIDs memoizes the sorted profile ids of a catalog profiles
+	// stamp (uint64 → []string).
+	profileIDs   sync.Map
+	profileIDsMu sync.Mutex
+	profileIDsN  int
 }
 
 // Section is the front's top-level configuration key.

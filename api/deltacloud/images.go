@@ -5,11 +5,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,21 +109,43 @@ func (v imageView) json() imageJSON {
 // the profiles cannot be listed (credentials that may list images but not
 // sizes, say), the images are shown with none, and the failure is logged.
 func profileIDs(c *call, sess *gateway.Session) ([]string, error) {
-	hps, err := sess.ListHardwareProfiles(c.r.Context(), "")
+	ids, _, err := profileIDsStamped(c, sess)
+	return ids, err
+}
+
+// profileIDsStamped is profileIDs with the catalog's stamp of the profiles
+// (0: not from the catalog): the sorted ids are computed once per stamp.
+func profileIDsStamped(c *call, sess *gateway.Session) ([]string, uint64, error) {
+	hps, stamp, err := sess.HardwareProfiles(c.r.Context())
 	if err != nil {
 		if code := model.CodeOf(err); code == model.Canceled || code == model.DeadlineExceeded {
-			return nil, err
+			return nil, 0, err
 		}
 		c.f.log.Warn("listing hardware profiles for image links failed; images shown without them",
 			"request_id", api.RequestID(c.r.Context()), "driver", c.target.Driver, "provider", c.target.Provider, "err", err)
-		return []string{}, nil
+		return []string{}, 0, nil
 	}
-	sortProfiles(hps)
-	ids := make([]string, len(hps))
-	for i, hp := range hps {
+	if stamp != 0 {
+		if ids, ok := c.f.profileIDs.Load(stamp); ok {
+			return ids.([]string), stamp, nil
+		}
+	}
+	sorted := slices.Clone(hps)
+	sortProfiles(sorted)
+	ids := make([]string, len(sorted))
+	for i, hp := range sorted {
 		ids[i] = hp.ID
 	}
-	return ids, nil
+	if stamp != 0 {
+		c.f.profileIDsMu.Lock()
+		if c.f.profileIDsN++; c.f.profileIDsN > 256 {
+			c.f.profileIDs.Clear()
+			c.f.profileIDsN = 0
+		}
+		c.f.profileIDsMu.Unlock()
+		c.f.profileIDs.Store(stamp, ids)
+	}
+	return ids, stamp, nil
 }
 
 // listQuery parses GET /api/images' filters (owner_id, architecture, name,
@@ -183,25 +205,32 @@ func (f *Front) listImages(c *call) error {
 	if p.Warning != "" {
 		c.w.Header().Set("Warning", p.Warning)
 	}
-	var all []string
-	for i := range p.Len() {
-		if p.At(i).HardwareProfiles == nil {
-			if all, err = profileIDs(c, sess); err != nil {
-				return err
-			}
-			break
-		}
-	}
 	next := c.nextHref(&p)
 	if next != "" {
 		c.w.Header().Add("Link", "<"+next+`>; rel="next"`)
 	}
+	var all []string
+	var stamp uint64
+	for i := range p.Len() {
+		if p.At(i).HardwareProfiles == nil {
+			if all, stamp, err = profileIDsStamped(c, sess); err != nil {
+				return err
+			}
+			if stamp == 0 && len(all) > 0 {
+				return c.sendList(p, all, next, "") // profiles not from the catalog: do not keep the answer
+			}
+			break
+		}
+	}
 	key := ""
 	if p.Generation != 0 {
-		q := c.r.URL.Query()
-		q.Del("format")
-		key = fmt.Sprintf("images|%s|%s|%d|%x|%s", c.format, c.base, p.Generation, profilesKey(all), q.Encode())
+		key = fmt.Sprintf("images|%s|%s|%d|%d|%s", c.format, c.base, p.Generation, stamp, c.r.URL.RawQuery)
 	}
+	return c.sendList(p, all, next, key)
+}
+
+// sendList sends a page of images, kept under key (see api.Body.Key).
+func (c *call) sendList(p gateway.ImagePage, all []string, next, key string) error {
 	return c.sendKeyed(http.StatusOK, key, func(x *render.XML) {
 		x.Start("images")
 		for i := range p.Len() {
@@ -219,20 +248,6 @@ func (f *Front) listImages(c *call) error {
 			return map[string]any{"image": c.listView(p.At(i), all).json()}
 		}, next)
 	}, "Images", func(h *render.HTML) { c.imagesHTML(h, &p, next) })
-}
-
-// profilesKey summarizes the profile ids images without their own list
-// link to, for answer keys.
-func profilesKey(ids []string) []byte {
-	if ids == nil {
-		return nil
-	}
-	h := fnv.New64a()
-	for _, id := range ids {
-		h.Write([]byte(id))
-		h.Write([]byte{0})
-	}
-	return h.Sum(nil)
 }
 
 // listView is an image as lists show it: past max_profile_links profiles,

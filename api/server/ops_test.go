@@ -104,6 +104,25 @@ func TestRequestMetrics(t *testing.T) {
 	}
 }
 
+// TestCatalogMetrics: the catalog's misses and hits are counted per
+// provider, and the second list costs no cloud listing.
+func TestCatalogMetrics(t *testing.T) {
+	s := apitest.NewServer(t, gateway.Config{})
+	for range 2 {
+		apitest.Call(t, "GET", s.URL+"/api/images?format=json", "mockuser", "mockpassword", nil).Want(t, "list", 200)
+	}
+	_, _, body := get(t, "GET", s.URL+"/metrics")
+	for _, w := range []string{
+		`imagegw_catalog_events_total{event="miss",provider="mock"} 1`,
+		`imagegw_catalog_events_total{event="hit",provider="mock"} 1`,
+		`imagegw_cloud_calls_total{code="OK",driver="mock",operation="list_images_page",provider="mock"} 1`,
+	} {
+		if !strings.Contains(body, w) {
+			t.Errorf("metrics lack %s", w)
+		}
+	}
+}
+
 // failingStore refuses writes once broken is set.
 type failingStore struct {
 	store.Store

@@ -62,7 +62,7 @@ func newFlagSet(name, usage string) (*flag.FlagSet, *string) {
 }
 
 func openAccounts(ctx context.Context, dir string) (*accounts.Store, func(), error) {
-	st, err := openStore(ctx, dir)
+	st, err := openStore(ctx, dir, nil)
 	if err != nil {
 		return nil, nil, err
 	}

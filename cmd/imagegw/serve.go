@@ -29,12 +29,16 @@ func envOr(key, def string) string {
 	return def
 }
 
-// openStore opens the store under dir, creating dir.
-func openStore(ctx context.Context, dir string) (store.Store, error) {
+// openStore opens the store under dir, creating dir; log (nil: stderr)
+// hears what the store changed on disk, such as a mode it tightened.
+func openStore(ctx context.Context, dir string, log *slog.Logger) (store.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	return store.Open(ctx, filepath.Join(dir, "imagegw.db"))
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return store.Open(ctx, filepath.Join(dir, store.FileName), store.WithLogger(log))
 }
 
 // durationFlag is a duration flag that remembers whether it was given, so
@@ -116,13 +120,13 @@ func runServe(out io.Writer, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	st, err := openStore(ctx, *data)
+	st, err := openStore(ctx, *data, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	m := server.NewMetrics(prometheus.NewRegistry())
-	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: *data, WrapDriver: m.WrapDriver})
+	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: *data, WrapDriver: m.WrapDriver, CatalogEvent: m.CatalogEvent})
 	if err != nil {
 		return err
 	}
@@ -133,12 +137,7 @@ func runServe(out io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           server.New(gw, server.Options{Logger: log, Metrics: m}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := server.NewHTTPServer(server.New(gw, server.Options{Logger: log, Metrics: m}), server.DefaultTimeouts, log)
 	d := gw.Defaults()
 	log.Info("imagegw serving", "addr", "http://"+ln.Addr().String()+"/api", "data", *data,
 		"default_driver", d.Driver, "default_provider", d.Provider)

@@ -210,7 +210,8 @@ func testCreateGetDelete(t *testing.T, h Harness, d drivers.Driver, opts Options
 		t.Fatalf("ImageableInstance: %v", err)
 	}
 	name := fmt.Sprintf("drivertest-%d", time.Now().UnixNano())
-	img, err := d.CreateImage(ctx, model.CreateImage{InstanceID: inst, Name: name, Description: "made by drivertest"})
+	token := "drivertest-token-" + name
+	img, err := d.CreateImage(ctx, model.CreateImage{InstanceID: inst, Name: name, Description: "made by drivertest", Token: token})
 	if err != nil {
 		t.Fatalf("CreateImage(%s): %v", inst, err)
 	}
@@ -235,6 +236,13 @@ func testCreateGetDelete(t *testing.T, h Harness, d drivers.Driver, opts Options
 	}
 	if final.Name != name {
 		t.Errorf("image name = %q, want %q", final.Name, name)
+	}
+	if f, ok := d.(drivers.CreateFinder); ok { // the create's token finds its image, another finds none
+		if got, err := f.FindCreated(ctx, token); err != nil || got.ID != img.ID {
+			t.Errorf("FindCreated(the create's token) = %+v, %v; want image %s", got, err, img.ID)
+		}
+		_, err := f.FindCreated(ctx, token+"-other")
+		wantCode(t, "FindCreated(another token)", err, model.NotFound)
 	}
 	listed, err := d.ListImages(ctx, model.ImageQuery{})
 	if err != nil {

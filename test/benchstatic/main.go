@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -41,6 +42,7 @@ func main() {
 		for k, v := range a.header {
 			w.Header()[k] = v
 		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
 		w.WriteHeader(http.StatusOK)
 		w.Write(a.body)
 	}))

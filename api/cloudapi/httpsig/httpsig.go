@@ -142,6 +142,12 @@ func (v *Verifier) Verify(r *http.Request) (Identity, error) {
 	}
 	t, err := http.ParseTime(date)
 	if err != nil {
+		// triton-go (Terraform's and Packer's Triton client) sends
+		// time.RFC1123 in UTC ("... 08:00:00 UTC"), which node's CloudAPI
+		// accepts.
+		t, err = time.Parse(time.RFC1123, date)
+	}
+	if err != nil {
 		return Identity{}, invalidHeader("Date header %q is not an HTTP date", date)
 	}
 	login, fp, err := ParseKeyID(p.KeyID)

@@ -169,6 +169,34 @@ func TestSkew(t *testing.T) {
 	}
 }
 
+// TestDateInUTC accepts the Date form triton-go sends (time.RFC1123 with
+// zone UTC) as real CloudAPI does, within the same skew.
+func TestDateInUTC(t *testing.T) {
+	k := genKeys(t)[len(genKeys(t))-1] // ed25519
+	ver := &Verifier{Keys: keyMap{"alice": {k.pub}}}
+	for _, tc := range []struct {
+		date string
+		ok   bool
+	}{
+		{time.Now().UTC().Format(time.RFC1123), true},
+		{time.Now().UTC().Format(http.TimeFormat), true},
+		{time.Now().UTC().Add(-time.Hour).Format(time.RFC1123), false},
+	} {
+		req, _ := http.NewRequest("GET", "http://gw/alice/images", nil)
+		req.Header.Set("Date", tc.date)
+		if err := Sign(req, "/alice/keys/"+Fingerprint(k.pub), k.alg, k.signer, FormDate); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ver.Verify(req)
+		if tc.ok && err != nil {
+			t.Errorf("Date %q: %v", tc.date, err)
+		}
+		if !tc.ok {
+			wantCode(t, err, CodeInvalidCredentials)
+		}
+	}
+}
+
 type testKey struct {
 	alg    string
 	signer crypto.Signer

@@ -27,6 +27,7 @@ var capabilities = []struct{ iface, impl string }{
 	{"RealmLister", "realmLister"},
 	{"InstanceLister", "instanceLister"},
 	{"CredentialChecker", "credentialChecker"},
+	{"CreateFinder", "createFinder"},
 }
 
 func main() {
