@@ -151,3 +151,25 @@ func TestConsoleCreateFollowsJob(t *testing.T) {
 }
 
 func sleep(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }
+
+// TestConsoleFailedJob: an image whose job fails says so on its page, with
+// the cloud's reason, and stops refreshing.
+func TestConsoleFailedJob(t *testing.T) {
+	s := newServer(t, "job_poll_interval: 20ms\ndefault_driver: mock\ndefault_provider: flaky\nproviders:\n  - {name: flaky, driver: mock, create_delay: 100ms, fail_instances: [inst2]}\n")
+	r := do(t, s, req{method: "POST", path: "/api/images", auth: true, headers: browserForm, body: "instance_id=inst2"})
+	if r.status != 303 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	loc := strings.TrimPrefix(r.header.Get("Location"), s.URL)
+	var p resp
+	for range 100 {
+		if p = do(t, s, req{path: loc, auth: true, headers: browser}); p.header.Get("Refresh") == "" {
+			break
+		}
+		sleep(50)
+	}
+	wantPage(t, "failed image", p, `class="state FAILED"`, "fault injection")
+	if p.header.Get("Refresh") != "" {
+		t.Errorf("a failed image's page still refreshes")
+	}
+}

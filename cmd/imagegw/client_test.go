@@ -203,3 +203,25 @@ func TestClientProgressLine(t *testing.T) {
 	}
 	wantContains(t, "result", out, "AVAILABLE")
 }
+
+// TestClientCopy: a copy waits for its job in the destination provider
+// and prints the image there.
+func TestClientCopy(t *testing.T) {
+	cfg, err := gateway.ParseConfig(strings.NewReader("job_poll_interval: 20ms\nmock_create_delay: 200ms\ndefault_driver: mock\ndefault_provider: test\nproviders:\n  - {name: test, driver: mock}\n  - {name: test1, driver: mock}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := apitest.NewServer(t, cfg).URL
+	code, out, errOut := runClient(t, url, "images copy img1 --to test1 --name abroad --wait")
+	if code != 0 {
+		t.Fatalf("copy: exit %d: %s", code, errOut)
+	}
+	wantContains(t, "copy --wait", out, "abroad", "AVAILABLE")
+	id := regexp.MustCompile(`id:\s+(\S+)`).FindStringSubmatch(out)[1]
+	if code, out, _ = runClient(t, url, "images get "+id+" --provider test1"); code != 0 || !strings.Contains(out, "abroad") {
+		t.Errorf("the copy in test1: exit %d\n%s", code, out)
+	}
+	if code, _, errOut = runClient(t, url, "images copy img1"); code != 2 || !strings.Contains(errOut, "--to") {
+		t.Errorf("copy without --to: exit %d %s", code, errOut)
+	}
+}
