@@ -51,13 +51,14 @@ a.button{display:inline-block;padding:.3em .6em;border:1px solid var(--accent);b
 .note{color:var(--mute);font-size:.9em}
 ol.log{padding-left:1.4em}ol.log time{color:var(--mute);font-size:.85em;margin-right:.5em}
 ul.collections li{margin:.3em 0}
-@media (max-width:40em){main{padding:.6em}dl{grid-template-columns:1fr}dt{margin-top:.4em}}
+@media (max-width:40em){main{padding:.6em}dl{grid-template-columns:1fr}dt{margin-top:.4em}
+.images th:nth-child(n+3):nth-child(-n+5),.images td:nth-child(n+3):nth-child(-n+5){display:none}}
 `
 
 // stylesheet answers GET /api/console.css.
 func (f *Front) stylesheet(c *call) error {
 	c.w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	c.w.Header().Set("Cache-Control", "public, max-age=3600")
+	c.w.Header().Set("Cache-Control", "public, max-age=300") // an upgrade shows within minutes
 	c.w.Header().Set("Content-Length", strconv.Itoa(len(consoleCSS)))
 	c.w.WriteHeader(http.StatusOK)
 	if c.r.Method != http.MethodHead {
@@ -194,6 +195,7 @@ func (c *call) imagesHTML(h *render.HTML, p *gateway.ImagePage, next string) {
 	if p.Len() == 0 {
 		h.Raw(`<p class="note">No images match.</p>`)
 	} else {
+		h.Raw(`<div class="images">`)
 		h.Header("id", "name", "description", "owner_id", "architecture", "state", "actions")
 		for _, i := range order {
 			img := p.At(i)
@@ -213,6 +215,7 @@ func (c *call) imagesHTML(h *render.HTML, p *gateway.ImagePage, next string) {
 			h.Raw("</td></tr>\n")
 		}
 		h.EndTable()
+		h.Raw(`</div>`)
 	}
 	h.Raw(`<nav class="pager">`)
 	if q.Get("marker") != "" {
