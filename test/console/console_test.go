@@ -309,7 +309,7 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)))
 	b.waitFor("the search's answer", `location.search.includes("search=jboss")`, 10*time.Second)
 	b.h1("Images")
-	if n, txt := b.rows(), b.text(); n != 1 || !strings.Contains(txt, "img3") || !strings.Contains(txt, "JBoss") {
+	if n, txt := b.rows(), b.text(); n != 1 || !strings.Contains(txt, "img3") {
 		t.Errorf("search jboss shows %d images:\n%s", n, txt)
 	}
 	b.checkPage(checked)
