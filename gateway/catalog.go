@@ -137,6 +137,11 @@ type catalog struct {
 
 	stats struct{ hits, misses, stale, listings, refreshes, refreshFails, probes atomic.Int64 }
 	event func(provider, event string) // Options.CatalogEvent; nil: none
+
+	// ctx bounds the fills and refreshes that outlive the request that
+	// started them; Gateway.Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func (c *catalog) note(provider, event string) {
@@ -172,8 +177,9 @@ func newCatalog(g *Gateway, max int) *catalog {
 	if max <= 0 {
 		max = defaultCatalogMax
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &catalog{g: g, max: max, now: time.Now, entries: map[entryKey]*entry{}, lru: list.New(),
-		deleted: map[string]map[string]time.Time{}, shared: map[string]*part{}}
+		deleted: map[string]map[string]time.Time{}, shared: map[string]*part{}, ctx: ctx, cancel: cancel}
 }
 
 // lookup returns the entry of k, creating it when create is set; it marks
@@ -348,7 +354,7 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 		f = &fill{done: make(chan struct{})}
 		e.fill = f
 		e.mu.Unlock()
-		go c.doFill(context.WithoutCancel(ctx), e, f, sess)
+		go c.doFill(c.ctx, e, f, sess)
 	} else {
 		e.mu.Unlock()
 	}
@@ -383,7 +389,7 @@ func (c *catalog) doFill(ctx context.Context, e *entry, f *fill, sess *Session) 
 
 // refresh lists the cloud again in the background for a stale entry.
 func (c *catalog) refresh(e *entry, sess *Session) {
-	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, refreshTimeout)
 	defer cancel()
 	snap, err := c.listCloud(ctx, sess, e, true)
 	e.mu.Lock()
@@ -716,7 +722,7 @@ type partFlight struct {
 	err  error
 }
 
-func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fetch func(context.Context) (any, error)) (any, error) {
+func (p *part) load(ctx, base context.Context, now time.Time, opts catalogOptions, fetch func(context.Context) (any, error)) (any, error) {
 	if opts.ttl <= 0 {
 		return fetch(ctx)
 	}
@@ -738,7 +744,7 @@ func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fet
 		p.flight = f
 		p.mu.Unlock()
 		go func() {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+			fctx, cancel := context.WithTimeout(base, refreshTimeout)
 			defer cancel()
 			var v any
 			err := safely(nil, func() (err error) {
@@ -817,5 +823,5 @@ func (s sharedParts) Load(ctx context.Context, key string, fetch func(context.Co
 		s.c.shared[s.prov+"/"+key] = p
 	}
 	s.c.mu.Unlock()
-	return p.load(ctx, s.c.now(), s.opts, fetch)
+	return p.load(ctx, s.c.ctx, s.c.now(), s.opts, fetch)
 }

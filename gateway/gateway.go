@@ -170,6 +170,9 @@ func (g *Gateway) closeProviders() {
 // providers. It does not close the store.
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
+		if g.catalog != nil {
+			g.catalog.cancel() // fills and refreshes in flight
+		}
 		if g.jobs != nil {
 			g.jobs.close()
 		}

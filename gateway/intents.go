@@ -216,7 +216,7 @@ func (j *Jobs) find(rec intentRecord, creds model.Credentials) (model.Image, *Se
 	if err != nil {
 		return model.Image{}, nil, err
 	}
-	f, ok := sess.d.(drivers.CreateFinder)
+	f, ok := drivers.As[drivers.CreateFinder](sess.d) // through the metrics wrapper too
 	if !ok {
 		return model.Image{}, nil, sess.Unsupported("find_created")
 	}

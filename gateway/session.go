@@ -495,7 +495,7 @@ func (s *Session) ListHardwareProfiles(ctx context.Context, architecture string)
 func (s *Session) HardwareProfiles(ctx context.Context) ([]model.HardwareProfile, uint64, error) {
 	defer s.cloudCall(&ctx, "ListHardwareProfiles")() // request_timeout and trace: deadline.go
 	e := s.g.catalog.lookup(s.keyFor(""), true)
-	v, err := e.profiles.load(ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
+	v, err := e.profiles.load(ctx, s.g.catalog.ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
 		hps, err := s.d.ListHardwareProfiles(ctx)
 		if err != nil {
 			return nil, classify(err)
@@ -539,7 +539,7 @@ func (s *Session) ListRealms(ctx context.Context) ([]model.Realm, error) {
 		return nil, s.Unsupported(CapRealms)
 	}
 	e := s.g.catalog.lookup(s.keyFor(""), true)
-	v, err := e.realms.load(ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
+	v, err := e.realms.load(ctx, s.g.catalog.ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
 		out, err := r.ListRealms(ctx)
 		if err != nil {
 			return nil, classify(err)

@@ -18,9 +18,7 @@ import (
 // The wrapper has exactly the optional capabilities d has (ImageUpdater,
 // RealmLister, ...), so that the gateway's type assertions, and so the
 // capabilities fronts advertise, are unchanged; driver_gen.go holds one
-// combination per set of capabilities, so it doubles with each optional
-// interface (512 with nine): past a few more, counting at the gateway's
-// Session is the cheaper place. (It always has FeatureReporter,
+// combination per set of capabilities. (It always has FeatureReporter,
 // answering the zero Features for a driver without: the same as none.)
 // A nil *Metrics returns d itself.
 func (m *Metrics) WrapDriver(driver, provider string, d drivers.Driver) drivers.Driver {
@@ -168,15 +166,6 @@ func (w credentialChecker) CheckCredentials(ctx context.Context) error {
 	err := w.b.d.(drivers.CredentialChecker).CheckCredentials(ctx)
 	w.b.done("check_credentials", t, err)
 	return err
-}
-
-type createFinder struct{ b *base }
-
-func (w createFinder) FindCreated(ctx context.Context, token string) (model.Image, error) {
-	t := time.Now()
-	out, err := w.b.d.(drivers.CreateFinder).FindCreated(ctx, token)
-	w.b.done("find_created", t, err)
-	return out, err
 }
 
 // Features passes the driver's features through, or the zero Features

@@ -64,9 +64,6 @@ func (full) ListInstances(context.Context) ([]model.Instance, error) { return ni
 func (full) GetInstance(context.Context, string) (model.Instance, error) {
 	return model.Instance{}, nil
 }
-func (full) FindCreated(context.Context, string) (model.Image, error) {
-	return model.Image{}, model.Errorf(model.NotFound, "no image carries the token")
-}
 func (full) CheckCredentials(context.Context) error { return nil }
 func (full) Features() model.Features               { return model.Features{OwnerFilter: true} }
 
@@ -109,8 +106,6 @@ func capsOf(d drivers.Driver) []string {
 	check("InstanceLister", ok)
 	_, ok = d.(drivers.CredentialChecker)
 	check("CredentialChecker", ok)
-	_, ok = d.(drivers.CreateFinder)
-	check("CreateFinder", ok)
 	return out
 }
 
@@ -166,8 +161,10 @@ func TestWrapperKnowsEveryCapability(t *testing.T) {
 		})
 	}
 	// Driver is wrapped by base; Provider and Shared are not a driver's
-	// capabilities (Shared is what the gateway gives a provider).
-	known := append(slices.Clone(capabilityNames), "Driver", "Provider", "FeatureReporter", "Shared")
+	// capabilities (Shared is what the gateway gives a provider); Wrapper
+	// is base's own Unwrap; CreateFinder is found through Unwrap with
+	// drivers.As (the gateway calls it only to reconcile lost creates).
+	known := append(slices.Clone(capabilityNames), "Driver", "Provider", "FeatureReporter", "Shared", "Wrapper", "CreateFinder")
 	for _, name := range ifaces {
 		if !slices.Contains(known, name) {
 			t.Errorf("drivers.%s is not preserved by WrapDriver: add it to metrics/internal/gendriver and run go generate ./metrics", name)
@@ -189,7 +186,6 @@ func TestCloudCallMetrics(t *testing.T) {
 	_ = d.DeleteImage(ctx, "x")
 	_, _ = d.(drivers.ImageCloner).CloneImage(ctx, model.CloneImage{})
 	_, _, _ = d.(drivers.ImagePager).ListImagesPage(ctx, model.ImageQuery{}, "")
-	_, _ = d.(drivers.CreateFinder).FindCreated(ctx, "t1")
 	_ = d.(drivers.CredentialChecker).CheckCredentials(ctx)
 	m.CatalogEvent("p1", CatalogHit)
 	m.CatalogEvent("p1", CatalogStale)
@@ -206,7 +202,6 @@ func TestCloudCallMetrics(t *testing.T) {
 		{m.calls, []string{"mock", "p1", "clone_image", "OK"}, 1},
 		{m.calls, []string{"mock", "p1", "check_credentials", "OK"}, 1},
 		{m.calls, []string{"mock", "p1", "list_images_page", "OK"}, 1},
-		{m.calls, []string{"mock", "p1", "find_created", "NotFound"}, 1},
 		{m.catalog, []string{"p1", "hit"}, 2},
 		{m.catalog, []string{"p1", "stale"}, 1},
 	}
@@ -218,8 +213,8 @@ func TestCloudCallMetrics(t *testing.T) {
 			t.Errorf("%v = %v, want %v", tc.labels, got, tc.want)
 		}
 	}
-	if n := testutil.CollectAndCount(m.callDur); n != 8 {
-		t.Errorf("%d duration series, want 8 (one per operation)", n)
+	if n := testutil.CollectAndCount(m.callDur); n != 7 {
+		t.Errorf("%d duration series, want 7 (one per operation)", n)
 	}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP imagegw_build_info The running imagegw's version, revision and Go version; always 1.

@@ -86,7 +86,7 @@ func TestKilledMidCreate(t *testing.T) {
 	cfg := filepath.Join(dir, "imagegw.yaml")
 	if err := os.WriteFile(cfg, []byte(`job_poll_interval: 100ms
 providers:
-  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: "`+s.URL+`"}
+  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: "`+s.URL+`", request_timeout: 2m}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}

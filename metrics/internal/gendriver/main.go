@@ -27,7 +27,6 @@ var capabilities = []struct{ iface, impl string }{
 	{"RealmLister", "realmLister"},
 	{"InstanceLister", "instanceLister"},
 	{"CredentialChecker", "credentialChecker"},
-	{"CreateFinder", "createFinder"},
 }
 
 func main() {
