@@ -150,6 +150,10 @@ func (f *Front) updateImage(c *call) error {
 	if err != nil {
 		return err
 	}
+	if c.format == fmtHTML { // back to the image's page, as after a create
+		http.Redirect(c.w, c.r, c.href("images", img.ID), http.StatusSeeOther)
+		return nil
+	}
 	return f.sendImage(c, http.StatusOK, sess, img)
 }
 
@@ -291,38 +295,4 @@ func (f *Front) exportImage(c *call) error {
 		h.Field("manifest_path", v.ManifestPath)
 		h.Raw("</dl>")
 	})
-}
-
-// actionHTML renders an action link as a button, with a text field per
-// parameter for the image actions that take some (HTML forms can only
-// POST: other methods go in _method).
-func actionHTML(h *render.HTML, l render.Link) {
-	var params []string
-	for _, a := range imageActions {
-		if a.rel == l.Rel {
-			params = a.params
-		}
-	}
-	if len(params) == 0 {
-		h.Action(l)
-		return
-	}
-	h.Raw(`<form method="post" style="display:inline" action="`)
-	h.Esc(l.Href)
-	h.Raw(`">`)
-	if l.Method != "post" {
-		h.Raw(`<input type="hidden" name="_method" value="`)
-		h.Esc(l.Method)
-		h.Raw(`">`)
-	}
-	for _, p := range params {
-		h.Raw(`<input name="`)
-		h.Esc(p)
-		h.Raw(`" placeholder="`)
-		h.Esc(p)
-		h.Raw(`"> `)
-	}
-	h.Raw(`<button type="submit">`)
-	h.Esc(l.Rel)
-	h.Raw("</button></form> ")
 }

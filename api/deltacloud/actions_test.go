@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -424,26 +425,41 @@ func TestEntryPointTrailingSlash(t *testing.T) {
 	}
 }
 
-// TestHTMLActionForms: in HTML, each image action is a form with a field
-// per parameter, and submitting it as a browser would works (an empty
-// field leaves that value alone).
+// TestHTMLActionForms: in HTML, each image action is a form with a
+// labelled field per parameter, and submitting it as a browser would works
+// (an empty field leaves that value alone) and goes on (303) to the image.
 func TestHTMLActionForms(t *testing.T) {
 	s := newServer(t, twoMocks)
 	page := do(t, s, req{path: "/api/images/img1", auth: true, headers: map[string]string{"Accept": firefox}})
 	for _, w := range []string{
-		`<form method="post" style="display:inline" action="` + s.URL + `/api/images/img1"><input type="hidden" name="_method" value="put"><input name="name" placeholder="name"> <input name="description" placeholder="description"> <button type="submit">update_image</button></form>`,
-		`action="` + s.URL + `/api/images/img1/copy"><input name="provider" placeholder="provider">`,
-		`<button type="submit">destroy_image</button>`,
+		`<form method="post" class="filters" id="update_image" action="` + s.URL + `/api/images/img1"><input type="hidden" name="_method" value="put"><label>Name <input type="text" name="name" value="img1"></label><label>Description <input type="text" name="description" value="Fedora 10"></label>`,
+		`<button type="submit">Save</button>`,
+		`action="` + s.URL + `/api/images/img1/copy"><label>To provider <select name="provider"><option value="test1">test1</option></select>`,
+		`<button type="submit">Clone</button>`,
+		`href="` + s.URL + `/api/images/img1?confirm=delete">Delete…</a>`,
 	} {
 		if !strings.Contains(page.body, w) {
 			t.Errorf("page lacks %s:\n%s", w, page.body)
 		}
 	}
-	form := map[string]string{"Accept": firefox, "Content-Type": "application/x-www-form-urlencoded"}
-	if r := do(t, s, req{method: "POST", path: "/api/images/img1", auth: true, headers: form, body: "_method=put&name=from-browser&description="}); r.status != 200 || !strings.Contains(r.body, "from-browser") || !strings.Contains(r.body, "Fedora 10") {
-		t.Errorf("HTML update: %d %.300s", r.status, r.body)
+	if regexp.MustCompile(`>[^<]*_image`).MatchString(page.body) {
+		t.Errorf("page shows an API name (…_image) instead of words:\n%s", page.body)
 	}
-	if r := do(t, s, req{method: "POST", path: "/api/images/img1/copy", auth: true, headers: form, body: "provider=test1&name=&description="}); r.status != 201 {
-		t.Errorf("HTML copy: %d %.300s", r.status, r.body)
+	form := map[string]string{"Accept": firefox, "Content-Type": "application/x-www-form-urlencoded"}
+	if r := do(t, s, req{method: "POST", path: "/api/images/img1", auth: true, headers: form, body: "_method=put&name=from-browser&description="}); r.status != 303 || r.header.Get("Location") != s.URL+"/api/images/img1" {
+		t.Errorf("HTML update: %d %q", r.status, r.header.Get("Location"))
+	}
+	if r := do(t, s, req{path: "/api/images/img1", auth: true, headers: map[string]string{"Accept": firefox}}); !strings.Contains(r.body, "from-browser") || !strings.Contains(r.body, "Fedora 10") {
+		t.Errorf("after the HTML update: %.300s", r.body)
+	}
+	r := do(t, s, req{method: "POST", path: "/api/images/img1/copy", auth: true, headers: form, body: "provider=test1&name=&description="})
+	if r.status != 303 || !strings.HasPrefix(r.header.Get("Location"), s.URL+"/api;driver=mock;provider=test1/images/") {
+		t.Errorf("HTML copy: %d %q", r.status, r.header.Get("Location"))
+	}
+	confirm := do(t, s, req{path: "/api/images/img1?confirm=delete", auth: true, headers: map[string]string{"Accept": firefox}})
+	for _, w := range []string{"Delete image <strong>img1 (from-browser)</strong>? This cannot be undone.", `<input type="hidden" name="_method" value="delete"><button type="submit" class="danger">Delete image</button>`, `>Cancel</a>`} {
+		if !strings.Contains(confirm.body, w) {
+			t.Errorf("confirmation lacks %s:\n%s", w, confirm.body)
+		}
 	}
 }

@@ -535,7 +535,7 @@ func TestHTMLLinksWork(t *testing.T) {
 			}
 		}
 	}
-	for _, must := range []string{"/api/images", "/api/images/img1", "/api/hardware_profiles/m1-large", "/api/realms/us", "/api/instances/inst1", "/api/images/new?instance_id=inst1", "/api/drivers/mock"} {
+	for _, must := range []string{"/api/images", "/api/images/img1", "/api/hardware_profiles/m1-large", "/api/realms/us", "/api/instances/inst1", "/api/jobs", "/api/images/img1?confirm=delete", "/api/drivers/mock"} {
 		if !seen[s.URL+must] {
 			t.Errorf("no HTML page links to %s (crawled %d pages)", must, len(seen))
 		}

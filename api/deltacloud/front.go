@@ -95,6 +95,7 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 	}{
 		{"/api", map[string]handler{"GET": f.entryPoint, "POST": f.redirectSelection}},
 		{"/api/openapi.json", map[string]handler{"GET": f.openAPI}},
+		{"/api/console.css", map[string]handler{"GET": f.stylesheet}},
 		{"/api/drivers", map[string]handler{"GET": f.listDrivers}},
 		{"/api/drivers/{id}", map[string]handler{"GET": f.getDriver}},
 		{"/api/images", map[string]handler{"GET": f.listImages, "POST": f.createImage}},

@@ -109,28 +109,6 @@ func (v imageView) json() imageJSON {
 		Actions: v.actions}
 }
 
-func (v imageView) html(h *render.HTML) {
-	h.Raw("<dl>")
-	h.Field("id", v.img.ID)
-	h.Field("name", v.img.Name)
-	h.Field("description", v.img.Description)
-	h.Field("owner_id", v.img.OwnerID)
-	h.Field("architecture", v.img.Architecture)
-	h.Field("state", strings.ToUpper(v.img.State))
-	h.Field("creation_time", creationTime(v.img.Created))
-	h.Field("root_type", v.img.RootType)
-	h.Raw("<dt>hardware_profiles</dt><dd>")
-	for _, p := range v.profiles {
-		h.Link(p.Href, p.ID)
-		h.Raw(" ")
-	}
-	h.Raw("</dd></dl><p>")
-	for _, a := range v.actions {
-		actionHTML(h, a)
-	}
-	h.Raw("</p>")
-}
-
 // profileIDs lists the provider's profile ids, for images whose driver
 // cannot tell which fit. Images matter more than their profile links: if
 // the profiles cannot be listed (credentials that may list images but not
@@ -220,6 +198,7 @@ func (f *Front) listImages(c *call) error {
 	if err != nil {
 		return err
 	}
+	c.consoleListDefaults(&o)
 	if c.federation != nil {
 		return f.listImagesFederated(c, iq, o) // several providers at once: federated.go
 	}
@@ -276,19 +255,7 @@ func (c *call) sendList(p gateway.ImagePage, all []string, next, key string) err
 		return render.JSONPage(w, "images", p.Len(), func(i int) any {
 			return map[string]any{"image": c.listView(p.At(i), all).json()}
 		}, next)
-	}, "Images", func(h *render.HTML) {
-		h.Header("id", "name", "description", "owner_id", "architecture", "state")
-		for i := range p.Len() {
-			img := p.At(i)
-			h.Row(c.href("images", img.ID), img.ID, img.Name, img.Description, img.OwnerID, img.Architecture, strings.ToUpper(img.State))
-		}
-		h.Raw("</table>")
-		if next != "" {
-			h.Raw("<p>")
-			h.Link(next, "next page")
-			h.Raw("</p>")
-		}
-	})
+	}, "Images", func(h *render.HTML) { c.imagesHTML(h, &p, next) })
 }
 
 // listView is an image as lists show it: past max_profile_links profiles,
@@ -321,9 +288,13 @@ func (f *Front) sendImage(c *call, status int, sess *gateway.Session, img model.
 		}
 	}
 	v := c.imageView(img, all)
+	var pg imagePage
+	if c.format == fmtHTML {
+		pg = c.consoleImage(img)
+	}
 	return c.send(status, v.xml, func(w io.Writer) error {
 		return render.JSON(w, map[string]any{"image": v.json()})
-	}, "Image "+img.ID, v.html)
+	}, "Image "+img.ID, func(h *render.HTML) { c.imageHTML(h, v, pg) })
 }
 
 func (f *Front) getImage(c *call) error {
@@ -389,8 +360,15 @@ func (f *Front) createImage(c *call) error {
 // sendCreated answers a request that made an image: 201 with its Location
 // and, when a job follows it, the job's id (X-Job-Id) and link (Link
 // rel="job").
+//
+// A browser (HTML) is sent on with 303 See Other to the new image's page,
+// so that reloading it does not make a second image.
 func (f *Front) sendCreated(c *call, sess *gateway.Session, img model.Image, job model.Job) error {
 	c.w.Header().Set("Location", c.href("images", img.ID))
+	if c.format == fmtHTML {
+		http.Redirect(c.w, c.r, c.href("images", img.ID), http.StatusSeeOther)
+		return nil
+	}
 	if job.ID != "" {
 		c.w.Header().Set("X-Job-Id", job.ID)
 		c.w.Header().Add("Link", fmt.Sprintf("<%s>; rel=\"job\"", c.href("jobs", job.ID)))
@@ -578,6 +556,6 @@ func (f *Front) newImageForm(c *call) error {
 		h.Esc(c.href("images"))
 		h.Raw(`"><input type="hidden" name="instance_id" value="`)
 		h.Esc(inst)
-		h.Raw(`"><p><label>name <input name="name"></label></p><p><label>description <input name="description"></label></p><p><button type="submit">create_image</button></p></form>`)
+		h.Raw(`"><p><label>Name <input name="name"></label></p><p><label>Description <input name="description"></label></p><p><button type="submit">Create image</button></p></form>`)
 	})
 }

@@ -64,7 +64,7 @@ func (f *Front) listRealms(c *call) error {
 		for _, r := range realms {
 			h.Row(c.href("realms", r.ID), r.ID, r.Name, strings.ToUpper(r.State), r.Limit)
 		}
-		h.Raw("</table>")
+		h.EndTable()
 	})
 }
 
@@ -215,11 +215,12 @@ func (c *call) instanceHTML(h *render.HTML, in model.Instance) {
 	h.Field("state", strings.ToUpper(in.State))
 	h.Field("public_addresses", strings.Join(in.PublicAddresses, ", "))
 	h.Field("private_addresses", strings.Join(in.PrivateAddresses, ", "))
-	h.Raw("</dl><p>")
+	h.Raw("</dl>")
 	if in.CanCreateImage {
-		h.Link(c.base+"/images/new?instance_id="+in.ID, "create_image")
+		c.createImageForm(h, in.ID)
+	} else {
+		h.Raw(`<p class="note">This instance cannot be imaged.</p>`)
 	}
-	h.Raw("</p>")
 }
 
 func (f *Front) listInstances(c *call) error {
@@ -252,11 +253,11 @@ func (f *Front) listInstances(c *call) error {
 			h.Esc(strings.ToUpper(in.State))
 			h.Raw("</td><td>")
 			if in.CanCreateImage {
-				h.Link(c.base+"/images/new?instance_id="+in.ID, "create_image")
+				h.Link(c.href("instances", in.ID)+"#create-image", "Create image…")
 			}
 			h.Raw("</td></tr>\n")
 		}
-		h.Raw("</table>")
+		h.EndTable()
 	})
 }
 
@@ -315,7 +316,7 @@ func (f *Front) listDrivers(c *call) error {
 		for _, d := range ds {
 			h.Row(c.href("drivers", d.ID), d.ID, d.Name, strings.Join(d.Providers, ", "))
 		}
-		h.Raw("</table>")
+		h.EndTable()
 	})
 }
 
@@ -401,13 +402,7 @@ func (f *Front) listJobs(c *call) error {
 		x.End()
 	}, func(w io.Writer) error {
 		return render.JSONList(w, "jobs", mine, func(j model.Job) any { return map[string]any{"job": c.jobJSON(j)} })
-	}, "Jobs", func(h *render.HTML) {
-		h.Header("id", "kind", "state", "image", "error")
-		for _, j := range mine {
-			h.Row(c.href("jobs", j.ID), j.ID, j.Kind, j.State, j.Target, j.Error)
-		}
-		h.Raw("</table>")
-	})
+	}, "Jobs", func(h *render.HTML) { c.jobsHTML(h, mine) })
 }
 
 func (f *Front) getJob(c *call) error {
@@ -415,23 +410,10 @@ func (f *Front) getJob(c *call) error {
 	if err != nil {
 		return err
 	}
+	if c.format == fmtHTML && j.State == model.JobRunning {
+		c.w.Header().Set("Refresh", "2")
+	}
 	return c.send(http.StatusOK, func(x *render.XML) { c.jobXML(x, j) }, func(w io.Writer) error {
 		return render.JSON(w, map[string]any{"job": c.jobJSON(j)})
-	}, "Job "+j.ID, func(h *render.HTML) {
-		h.Raw("<dl>")
-		h.Field("id", j.ID)
-		h.Field("kind", j.Kind)
-		h.Field("state", j.State)
-		h.Raw("<dt>image</dt><dd>")
-		h.Link(c.href("images", j.Target), j.Target)
-		h.Raw("</dd>")
-		h.Field("error", j.Error)
-		h.Raw("</dl><ul>")
-		for _, l := range j.Log {
-			h.Raw("<li>")
-			h.Esc(l.Time.UTC().Format(time.RFC3339) + " " + l.Message)
-			h.Raw("</li>")
-		}
-		h.Raw("</ul>")
-	})
+	}, "Job "+j.ID, func(h *render.HTML) { c.jobHTML(h, j) })
 }

@@ -18,8 +18,8 @@ import (
 )
 
 func init() {
-	commands["accounts"] = command{"manage CloudAPI accounts (login, key, driver, cloud credentials)", runAccounts}
-	commands["keys"] = command{"manage the SSH keys of CloudAPI accounts", runKeys}
+	commands["accounts"] = command{summary: "manage CloudAPI accounts (login, key, driver, cloud credentials)", run: runAccounts}
+	commands["keys"] = command{summary: "manage the SSH keys of CloudAPI accounts", run: runKeys}
 }
 
 const accountsUsage = `usage:

@@ -5,7 +5,8 @@
 //	imagegw version        (or imagegw --version)
 //	imagegw help [COMMAND] (or -h, --help after any command or subcommand)
 //
-// Other subcommands (accounts, keys, tenants) manage the gateway's store.
+// Other subcommands (accounts, keys, tenants) manage the gateway's store;
+// images, profiles and jobs are a client of a running gateway (client.go).
 package main
 
 import (
@@ -25,13 +26,16 @@ import (
 type command struct {
 	summary string
 	run     func(out io.Writer, args []string) error
+	// runIO, when set instead of run, also gets stderr (the client's
+	// progress line).
+	runIO func(out, errOut io.Writer, args []string) error
 }
 
 // commands are the subcommands, by name. Files of this package add theirs
 // from an init function.
 var commands = map[string]command{
-	"serve":   {"serve the API (the default mock cloud needs no configuration)", runServe},
-	"version": {"print the version and build", runVersion},
+	"serve":   {summary: "serve the API (the default mock cloud needs no configuration)", run: runServe},
+	"version": {summary: "print the version and build", run: runVersion},
 }
 
 // errHelp is returned by a command that printed its usage because it was
@@ -50,7 +54,7 @@ func usage(out io.Writer) {
 	sort.Strings(names)
 	fmt.Fprintln(out, "usage: imagegw <command> [flags]\n\ncommands:")
 	for _, n := range names {
-		fmt.Fprintf(out, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(out, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(out, "\nrun 'imagegw <command> -h' for a command's flags; 'imagegw --version' prints the version")
 }
@@ -121,7 +125,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	err := cmd.run(stdout, args[1:])
+	var err error
+	if cmd.runIO != nil {
+		err = cmd.runIO(stdout, stderr, args[1:])
+	} else {
+		err = cmd.run(stdout, args[1:])
+	}
 	if err == nil || errors.Is(err, errHelp) {
 		return 0
 	}
@@ -129,6 +138,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
+	}
+	if cmd.runIO != nil {
+		return exitCode(err)
 	}
 	return 1
 }
