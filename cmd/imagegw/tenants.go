@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	commands["tenants"] = command{"manage Coopr tenants and their users' API keys", runTenants}
+	commands["tenants"] = command{summary: "manage Coopr tenants and their users' API keys", run: runTenants}
 }
 
 const tenantsUsage = `usage:
