@@ -18,3 +18,65 @@ func noCredentials(err error, login string, t gateway.Target) error {
 	}
 	return err
 }
+
+// An imageOp is what a request does with an image, for the ownership
+// rule: any account may read (and clone) a public image and its own;
+// only its owner may change, export or delete one.
+type imageOp string
+
+const (
+	opRead   imageOp = "read"
+	opClone  imageOp = "clone"
+	opUpdate imageOp = "update"
+	opExport imageOp = "export"
+	opDelete imageOp = "delete"
+)
+
+// ownerOnly reports whether op needs the caller to own the image.
+func (op imageOp) ownerOnly() bool { return op == opUpdate || op == opExport || op == opDelete }
+
+// isPublic is an image's CloudAPI public flag: what the cloud says, else
+// public when it is neither the caller's nor made through the gateway (a
+// cloud's shared catalog), private when an account made it here.
+func isPublic(img model.Image, m model.ImageMeta, mine bool) bool {
+	switch img.Visibility {
+	case model.VisibilityPublic:
+		return true
+	case model.VisibilityPrivate, model.VisibilityShared:
+		return false
+	}
+	return !mine && m.Creator == ""
+}
+
+// readable reports whether the account whose id is acctID may see a
+// rendered image: its own, or public.
+func readable(j imageJSON, acctID string) bool {
+	return j.Owner == acctID || j.Public != nil && *j.Public
+}
+
+// loadImageFor is loadImage with the ownership rule applied: another
+// account's private image, or any image of another account for an
+// owner-only op, is 403 NotAuthorized. The owner is the account the
+// gateway recorded as the image's creator (the overlay's Creator), else the
+// account whose cloud identity owns it.
+func (c *call) loadImageFor(op imageOp) (string, model.Image, error) {
+	id, img, err := c.loadImage()
+	if err != nil {
+		return id, img, err
+	}
+	if c.allowed(img, op) {
+		return id, img, nil
+	}
+	return "", model.Image{}, newErr(http.StatusForbidden, "NotAuthorized",
+		c.login+" is not allowed to "+string(op)+" image "+id+": it belongs to another account")
+}
+
+// allowed reports whether the caller may do op with img.
+func (c *call) allowed(img model.Image, op imageOp) bool {
+	var m model.ImageMeta
+	if img.Meta != nil {
+		m = *img.Meta
+	}
+	_, mine := c.owner(img, m)
+	return mine || !op.ownerOnly() && isPublic(img, m, mine)
+}
