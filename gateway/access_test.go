@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imagegw/imagegw/model"
 	"github.com/imagegw/imagegw/store"
@@ -84,4 +87,97 @@ func TestAnonymousNeedsTheProvidersConsent(t *testing.T) {
 			t.Errorf("New: %v, want an error naming anonymous", err)
 		}
 	})
+}
+
+// putJob stores a job record as the runner would.
+func putJob(t *testing.T, gw *Gateway, job model.Job) {
+	t.Helper()
+	b, err := json.Marshal(jobRecord{Job: job})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Put(context.Background(), gw.store, nsJobs, job.ID, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Put(context.Background(), gw.store, nsJobIndex, indexKey(job.Driver, job.Provider, job.Target), []byte(job.ID)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestJobsArePrunedAndPrivate: finished jobs older than job_retention go
+// (running ones stay); a caller lists and gets only its own jobs, a page at
+// a time.
+func TestJobsArePrunedAndPrivate(t *testing.T) {
+	for _, tc := range []struct {
+		top       string
+		retention time.Duration
+	}{{"", DefaultJobRetention}, {"job_retention: 1h\n", time.Hour}} {
+		h := newHarness(t, 0, "", tc.top)
+		j := h.gw.jobs
+		now := time.Now().UTC().Add(time.Hour)
+		mk := func(id, caller, state string, updated time.Time) model.Job {
+			job := model.Job{ID: id, Kind: model.JobCreateImage, Driver: "counting", Provider: h.gw.Defaults().Provider,
+				Target: "img-" + id, Caller: caller, State: state, Created: updated.Add(-time.Minute), Updated: updated}
+			putJob(t, h.gw, job)
+			return job
+		}
+		mk("old-done", "alice", model.JobSucceeded, now.Add(-tc.retention-time.Minute))
+		mk("old-failed", "bob", model.JobFailed, now.Add(-tc.retention-time.Hour))
+		mk("old-running", "alice", model.JobRunning, now.Add(-tc.retention-time.Hour))
+		mk("recent", "alice", model.JobSucceeded, now.Add(-tc.retention+time.Minute))
+		n, err := j.pruneAt(context.Background(), now)
+		if err != nil || n != 2 {
+			t.Fatalf("retention %v: Prune = %d, %v; want 2", tc.retention, n, err)
+		}
+		for id, want := range map[string]bool{"old-done": false, "old-failed": false, "old-running": true, "recent": true} {
+			_, err := j.Get(context.Background(), id)
+			if (err == nil) != want {
+				t.Errorf("retention %v: job %s kept %v, want %v", tc.retention, id, err == nil, want)
+			}
+		}
+		if _, err := j.ForImage(context.Background(), h.gw.Defaults(), "img-old-done"); !model.IsNotFound(err) {
+			t.Errorf("the image index of a pruned job: %v, want NotFound", err)
+		}
+	}
+
+	h := newHarness(t, 0, "", "")
+	j := h.gw.jobs
+	base := time.Now().UTC()
+	var want []string
+	for i := range 5 {
+		id := fmt.Sprintf("a%d", i)
+		want = append(want, id)
+		putJob(t, h.gw, model.Job{ID: id, Caller: "alice", State: model.JobRunning, Created: base.Add(time.Duration(i) * time.Second), Target: id})
+		putJob(t, h.gw, model.Job{ID: fmt.Sprintf("b%d", i), Caller: "bob", State: model.JobRunning, Created: base.Add(time.Duration(i) * time.Second), Target: "b" + id})
+	}
+	var got []string
+	cursor, pages := "", 0
+	for {
+		p, err := j.ListFor(context.Background(), JobQuery{Caller: "alice", Limit: 2, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, job := range p.Jobs {
+			got = append(got, job.ID)
+		}
+		if cursor = p.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || pages != 3 {
+		t.Errorf("alice's jobs in pages of 2: %v in %d pages, want %v in 3", got, pages, want)
+	}
+	if p, err := j.ListFor(context.Background(), JobQuery{}); err != nil || len(p.Jobs) != 0 {
+		t.Errorf("no caller: %v, %v; want none", p.Jobs, err)
+	}
+	if _, err := j.ListFor(context.Background(), JobQuery{Caller: "alice", Cursor: "garbage!"}); model.CodeOf(err) != model.InvalidArgument {
+		t.Errorf("bad cursor: %v, want InvalidArgument", err)
+	}
+	if _, err := j.GetFor(context.Background(), "bob", "a1"); !model.IsNotFound(err) {
+		t.Errorf("bob gets alice's job: %v, want NotFound", err)
+	}
+	if job, err := j.GetFor(context.Background(), "alice", "a1"); err != nil || job.ID != "a1" {
+		t.Errorf("alice gets her job: %+v, %v", job, err)
+	}
 }

@@ -42,6 +42,9 @@ type Config struct {
 	// JobPollInterval is the first wait between job polls (default 1s; it
 	// backs off to 30s).
 	JobPollInterval time.Duration `yaml:"job_poll_interval"`
+	// JobRetention is how long finished jobs are kept (default 7 days);
+	// older ones are pruned hourly.
+	JobRetention time.Duration `yaml:"job_retention"`
 	// ExportDir is where images are exported for drivers without a native
 	// export; "" disables exports there.
 	ExportDir string `yaml:"export_dir"`

@@ -134,6 +134,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		g.Close()
 		return nil, err
 	}
+	g.jobs.startPruner()
 	return g, nil
 }
 

@@ -346,7 +346,7 @@ func TestCreateDelete(t *testing.T) {
 	if err != nil || job.State != "succeeded" {
 		t.Fatalf("job %s: %+v %v", jobID, job, err)
 	}
-	if jr := do(t, s, req{path: "/api/jobs/" + jobID + "?format=json"}); jr.status != 200 || !strings.Contains(jr.body, `"state":"succeeded"`) {
+	if jr := do(t, s, req{path: "/api/jobs/" + jobID + "?format=json", auth: true}); jr.status != 200 || !strings.Contains(jr.body, `"state":"succeeded"`) {
 		t.Errorf("job resource: %d %s", jr.status, jr.body)
 	}
 	if g := do(t, s, req{path: "/api/images/img4", auth: true}); !strings.Contains(g.body, "<state>AVAILABLE</state>") {
