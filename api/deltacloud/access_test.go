@@ -2,10 +2,13 @@ package deltacloud_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/imagegw/imagegw/gateway"
 )
 
 // TestAnonymousRequests: without credentials the gateway acts with a
@@ -127,5 +130,63 @@ func TestJobsAreTheCallers(t *testing.T) {
 	}
 	if r := do(t, s, req{path: "/api/jobs/" + ids[0], auth: true}); r.status != http.StatusOK {
 		t.Errorf("the owner gets the job: %d %s", r.status, r.body)
+	}
+}
+
+// TestPublicURL: with public_url set, every link and Location comes from
+// it, whatever Host or (trusted) X-Forwarded-* headers say; without it,
+// from the request.
+func TestPublicURL(t *testing.T) {
+	evil := map[string]string{"X-Forwarded-Proto": "http", "X-Forwarded-Host": "evil.example"}
+	s := newServer(t, "public_url: https://images.example.com/gw/\ntrusted_proxies: [127.0.0.1]\n")
+	for _, tc := range []req{
+		{path: "/api", headers: evil},
+		{path: "/api/images?format=json", headers: evil, auth: true},
+		{path: "/api;driver=mock/hardware_profiles", headers: map[string]string{"Host": "evil.example"}},
+	} {
+		hr, _ := http.NewRequest("GET", s.URL+tc.path, nil)
+		for k, v := range tc.headers {
+			hr.Header.Set(k, v)
+		}
+		if h := tc.headers["Host"]; h != "" {
+			hr.Host = h
+		}
+		if tc.auth {
+			hr.SetBasicAuth("mockuser", "mockpassword")
+		}
+		res, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := new(strings.Builder)
+		_, _ = io.Copy(b, res.Body)
+		res.Body.Close()
+		if strings.Contains(b.String(), "evil.example") || !strings.Contains(b.String(), "https://images.example.com/gw/api") {
+			t.Errorf("GET %s: links not from public_url:\n%.600s", tc.path, b)
+		}
+	}
+	r := do(t, s, req{method: "POST", path: "/api/images?instance_id=inst1", auth: true, headers: evil})
+	if loc := r.header.Get("Location"); !strings.HasPrefix(loc, "https://images.example.com/gw/api/images/") {
+		t.Errorf("Location %q, want it under public_url", loc)
+	}
+	for _, bad := range []string{"ftp://x", "images.example.com", "https://x/?q=1", "https://u:p@x"} {
+		cfg, err := gateway.ParseConfig(strings.NewReader("public_url: " + bad + "\n"))
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "public_url") {
+			t.Errorf("public_url %q: %v, want an error", bad, err)
+		}
+	}
+}
+
+// TestMatrixPathsDecodeIDs: an id in a path with matrix parameters is
+// decoded like one without.
+func TestMatrixPathsDecodeIDs(t *testing.T) {
+	s := newServer(t, "")
+	for _, path := range []string{"/api/images/img%31", "/api;driver=mock/images/img%31", "/api;driver=mock;provider=mock/images/img1", "/api;driver=mock/hardware_profiles/m1%2Dsmall"} {
+		if r := do(t, s, req{path: path, auth: true}); r.status != http.StatusOK {
+			t.Errorf("GET %s: %d, want 200; %.200s", path, r.status, r.body)
+		}
 	}
 }
