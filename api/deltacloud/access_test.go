@@ -190,3 +190,72 @@ func TestMatrixPathsDecodeIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserRequestsMustBeSameOrigin: a browser carries the gateway's
+// Basic credentials to any form another site makes it submit; unsafe
+// methods from another site are 403 and change nothing, the gateway's own
+// pages and non-browser clients work, and an HTML create answers 303 to
+// the new image's page (a reload does not create twice).
+func TestBrowserRequestsMustBeSameOrigin(t *testing.T) {
+	s := newServer(t, "")
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	with := func(h map[string]string) map[string]string {
+		out := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+		for k, v := range h {
+			out[k] = v
+		}
+		return out
+	}
+	mk := func() string {
+		t.Helper()
+		r := do(t, s, req{method: "POST", path: "/api/images", body: "instance_id=inst1", headers: form, auth: true})
+		if r.status != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		loc := r.header.Get("Location")
+		return loc[strings.LastIndex(loc, "/")+1:]
+	}
+	id := mk()
+	for _, tc := range []struct {
+		name   string
+		method string
+		path   string
+		body   string
+		hdr    map[string]string
+		status int
+	}{
+		{"cross-site delete", "DELETE", "/api/images/" + id, "", map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, 403},
+		{"same-site form delete", "POST", "/api/images/" + id, "_method=delete", with(map[string]string{"Sec-Fetch-Site": "same-site"}), 403},
+		{"foreign Origin create", "POST", "/api/images", "instance_id=inst1", with(map[string]string{"Origin": "http://evil.example"}), 403},
+		{"null Origin create", "POST", "/api/images", "instance_id=inst1", with(map[string]string{"Origin": "null"}), 403},
+		{"cross-site GET", "GET", "/api/images/" + id, "", map[string]string{"Sec-Fetch-Site": "cross-site"}, 200},
+		{"own Origin create", "POST", "/api/images", "instance_id=inst1", with(map[string]string{"Origin": s.URL}), 201},
+		{"user-typed (none) create", "POST", "/api/images", "instance_id=inst1", with(map[string]string{"Sec-Fetch-Site": "none"}), 201},
+		{"non-browser create", "POST", "/api/images", "instance_id=inst1", form, 201},
+		{"same-origin form delete", "POST", "/api/images/" + id, "_method=delete", with(map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": s.URL}), 204},
+	} {
+		r := do(t, s, req{method: tc.method, path: tc.path, body: tc.body, headers: tc.hdr, auth: true})
+		if r.status != tc.status {
+			t.Errorf("%s: %d, want %d; %.300s", tc.name, r.status, tc.status, r.body)
+		}
+		if tc.status == 403 && !strings.Contains(r.body, "cross-site request refused") {
+			t.Errorf("%s: body %s, want it to say why", tc.name, r.body)
+		}
+		if tc.name == "same-site form delete" {
+			if g := do(t, s, req{path: "/api/images/" + id, auth: true}); g.status != 200 {
+				t.Errorf("the image is gone after refused deletes: %d", g.status)
+			}
+		}
+	}
+
+	// the browser's own form: 303 to the new image's page
+	r := do(t, s, req{method: "POST", path: "/api/images", body: "instance_id=inst1&name=browsed", auth: true,
+		headers: with(map[string]string{"Accept": firefox, "Sec-Fetch-Site": "same-origin", "Origin": s.URL})})
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, s.URL+"/api/images/") {
+		t.Fatalf("HTML create: %d Location %q, want 303 to the image", r.status, loc)
+	}
+	if g := do(t, s, req{path: strings.TrimPrefix(loc, s.URL), auth: true, headers: map[string]string{"Accept": firefox}}); g.status != 200 || !strings.Contains(g.body, "browsed") {
+		t.Errorf("the image page: %d %.300s", g.status, g.body)
+	}
+}

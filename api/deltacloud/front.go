@@ -160,6 +160,10 @@ func (f *Front) dispatch(methods map[string]handler) http.Handler {
 			f.fail(c, c.selErr, 0)
 			return
 		}
+		if err := c.sameOrigin(); err != nil {
+			f.fail(c, err, 0)
+			return
+		}
 		if err := h(c); err != nil {
 			f.fail(c, err, 0)
 		}
