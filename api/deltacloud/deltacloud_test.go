@@ -21,7 +21,7 @@ import (
 const firefox = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 const chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
 
-func newServer(t *testing.T, yaml string) *apitest.Server {
+func newServer(t testing.TB, yaml string) *apitest.Server {
 	t.Helper()
 	cfg, err := gateway.ParseConfig(strings.NewReader(yaml))
 	if err != nil {
