@@ -48,12 +48,6 @@ func isPublic(img model.Image, m model.ImageMeta, mine bool) bool {
 	return !mine && m.Creator == ""
 }
 
-// readable reports whether the account whose id is acctID may see a
-// rendered image: its own, or public.
-func readable(j imageJSON, acctID string) bool {
-	return j.Owner == acctID || j.Public != nil && *j.Public
-}
-
 // loadImageFor is loadImage with the ownership rule applied: another
 // account's private image, or any image of another account for an
 // owner-only op, is 403 NotAuthorized. The owner is the account the
@@ -71,12 +65,27 @@ func (c *call) loadImageFor(op imageOp) (string, model.Image, error) {
 		c.login+" is not allowed to "+string(op)+" image "+id+": it belongs to another account")
 }
 
-// allowed reports whether the caller may do op with img.
+// allowed reports whether the caller may do op with img:
+//
+//   - its own image (the creator the gateway recorded, else its cloud
+//     identity's): anything;
+//   - another account's (a different recorded creator): read and clone when
+//     public, nothing else;
+//   - no recorded creator, public and not the caller's cloud identity's:
+//     read and clone;
+//   - no recorded creator and private: the cloud showed it to the caller's
+//     credentials, so the cloud decides (its own answer comes back).
 func (c *call) allowed(img model.Image, op imageOp) bool {
 	var m model.ImageMeta
 	if img.Meta != nil {
 		m = *img.Meta
 	}
 	_, mine := c.owner(img, m)
-	return mine || !op.ownerOnly() && isPublic(img, m, mine)
+	switch {
+	case mine:
+		return true
+	case m.Creator != "" || isPublic(img, m, mine):
+		return !op.ownerOnly() && isPublic(img, m, mine)
+	}
+	return true
 }

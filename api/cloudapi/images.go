@@ -300,7 +300,10 @@ func (f *Front) listImages(c *call) error {
 		uuid := sess.IDs(p.Listing(), gateway.SchemeUUID)
 		for i := range p.Len() {
 			img := p.At(i)
-			if j := c.render(*img, uuid(img.ID)); readable(j, c.acct.ID) && fl.match(j) {
+			if !c.allowed(*img, opRead) {
+				continue
+			}
+			if j := c.render(*img, uuid(img.ID)); fl.match(j) {
 				out = append(out, j)
 			}
 		}
