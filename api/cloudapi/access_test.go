@@ -1,8 +1,16 @@
 package cloudapi_test
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/imagegw/imagegw/accounts"
+	"github.com/imagegw/imagegw/api/apitest"
+	"github.com/imagegw/imagegw/api/cloudapi/httpsig"
+	"github.com/imagegw/imagegw/gateway"
+	"github.com/imagegw/imagegw/model"
 )
 
 // listIDs lists an account's images (all states) and returns their ids.
@@ -100,4 +108,34 @@ func replaceID(p, id string) string {
 		}
 	}
 	return p
+}
+
+// TestDatacenterURLFromPublicURL: without cloudapi.datacenters the
+// datacenter URL is the gateway's public_url, never the request's Host.
+func TestDatacenterURLFromPublicURL(t *testing.T) {
+	cfg, err := gateway.ParseConfig(strings.NewReader("public_url: https://images.example.com/\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := apitest.NewServer(t, cfg)
+	priv, pub := newKey(t)
+	accts := accounts.New(srv.Store, srv.Gateway.Secrets())
+	ctx := context.Background()
+	if _, err := accts.Add(ctx, accounts.Account{Login: "dana", Email: "d@example.com", Driver: "mock",
+		Credentials: map[string]model.Credentials{"mock": {User: "mockuser", Password: "mockpassword"}}}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := accts.AddKey(ctx, "dana", "", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{t: t, base: srv.URL, login: "dana", keyID: "/dana/keys/" + k.Fingerprint, signer: priv,
+		alg: "ed25519-sha512", form: httpsig.FormRequestTarget, accept: "~9"}
+	r := c.do("GET", "/my/datacenters", nil) // arrives as 127.0.0.1:port
+	want(t, r, 200, "")
+	var dcs map[string]string
+	r.json(t, &dcs)
+	if dcs["mock"] != "https://images.example.com" {
+		t.Errorf("datacenters %v, want mock at public_url", dcs)
+	}
 }
