@@ -516,8 +516,14 @@ func (c *client) started(ctx context.Context, method, path string, form url.Valu
 		c.printImage(doc.Image, raw)
 		return nil
 	}
-	loc := h.Get("Location") // a copy's image lives in the destination provider
-	j, err := c.wait(ctx, job, *f.timeout)
+	// a copy's image, and its job (jobs are the caller's in a provider),
+	// live in the destination provider
+	loc := h.Get("Location")
+	cc := *c
+	if i := strings.Index(loc, "/api"); i >= 0 && strings.HasSuffix(loc, "/images/"+url.PathEscape(doc.Image.ID)) {
+		cc.base = strings.TrimSuffix(loc, "/images/"+url.PathEscape(doc.Image.ID))
+	}
+	j, err := cc.wait(ctx, job, *f.timeout)
 	if err != nil {
 		return err
 	}
@@ -526,10 +532,6 @@ func (c *client) started(ctx context.Context, method, path string, form url.Valu
 	}
 	var img struct {
 		Image imageDoc `json:"image"`
-	}
-	cc := *c
-	if i := strings.Index(loc, "/api"); i >= 0 && strings.HasSuffix(loc, "/images/"+url.PathEscape(doc.Image.ID)) {
-		cc.base = strings.TrimSuffix(loc, "/images/"+url.PathEscape(doc.Image.ID))
 	}
 	_, raw, err = cc.do(ctx, "GET", "/images/"+url.PathEscape(doc.Image.ID), nil, nil, &img)
 	if err != nil {
