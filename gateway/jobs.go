@@ -161,6 +161,10 @@ func (j *Jobs) follow(rec jobRecord) {
 // run polls the job's image until it is terminal, the job is too old, or
 // the runner closes (the job then resumes at the next start).
 func (j *Jobs) run(rec jobRecord) {
+	if fn, ok := taskFor(rec.Job.Kind); ok {
+		j.runTask(rec, fn) // a task job (tasks.go)
+		return
+	}
 	job := rec.Job
 	log := j.g.log.With("job", job.ID, "kind", job.Kind, "driver", job.Driver, "provider", job.Provider, "image", job.Target)
 	creds, err := j.g.secrets.Open(rec.Creds)
