@@ -650,6 +650,18 @@ func (c *call) image() (model.Image, string, error) {
 	return img, id, nil
 }
 
+// imageToChange is image for a write: an image deleted through the front
+// is 403 invalid-state, not 404.
+func (c *call) imageToChange() (model.Image, string, error) {
+	img, id, err := c.image()
+	if e, ok := err.(*cyErr); ok && e.Code == "404.image" && gateway.IsObjectID(id) {
+		if _, ok := c.tombstone(id); ok {
+			return img, id, newErr(403, "403.invalid-state", "the image is deleted")
+		}
+	}
+	return img, id, err
+}
+
 // getImage is GET /v1/images/{id}.
 func (f *Front) getImage(c *call) error {
 	q := c.r.URL.Query()
@@ -780,7 +792,7 @@ func (f *Front) patchImage(c *call) error {
 	if len(name) > maxName {
 		return newErr(422, "422.invalid-argument", fmt.Sprintf("name is longer than %d characters", maxName)).at("/name")
 	}
-	img, id, err := c.image()
+	img, id, err := c.imageToChange()
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func (c *call) startJob(status int, kind, action, target, caption string, input 
 // deleteImage is DELETE /v1/images/{id}: marks the image deleting and
 // starts a delete job.
 func (f *Front) deleteImage(c *call) error {
-	img, id, err := c.image()
+	img, id, err := c.imageToChange()
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func (f *Front) importImage(c *call) error {
 	if action != "import" {
 		return newErr(422, "422.invalid-argument", fmt.Sprintf(`action %q is not "import"`, action)).at("/action")
 	}
-	img, id, err := c.image()
+	img, id, err := c.imageToChange()
 	if err != nil {
 		return err
 	}
