@@ -170,7 +170,12 @@ func (c *call) authenticate(caps []string) error {
 	if !strings.EqualFold(scheme, "Bearer") {
 		secret = ""
 	}
-	key, err := c.f.keys.Authenticate(c.ctx, strings.TrimSpace(secret))
+	hubID := strings.TrimSpace(c.r.Header.Get("X-Hub-Id"))
+	lookupHub := hubID
+	if !gateway.IsObjectID(hubID) {
+		lookupHub = ""
+	}
+	key, hub, err := c.f.keys.Lookup(c.ctx, strings.TrimSpace(secret), lookupHub)
 	var ae authError
 	switch {
 	case errors.As(err, &ae) && ae.expired:
@@ -181,21 +186,16 @@ func (c *call) authenticate(caps []string) error {
 		return err
 	}
 	c.key = key
-	hubID := strings.TrimSpace(c.r.Header.Get("X-Hub-Id"))
-	if !gateway.IsObjectID(hubID) {
-		return newErr(404, "404.hub", "Send the hub's id as X-Hub-Id.").at("/X-Hub-Id")
+	if lookupHub == "" {
+		return newErr(404, "404.hub", "Send the hub's id as X-Hub-Id.")
 	}
-	hub, err := c.f.keys.Hub(c.ctx, hubID)
-	if model.IsNotFound(err) {
+	if hub == nil {
 		return newErr(404, "404.hub", "No hub "+hubID+".")
-	}
-	if err != nil {
-		return err
 	}
 	if !strings.EqualFold(key.HubID, hub.ID) {
 		return newErr(403, "403.wrong-hub", "This API key belongs to another hub.")
 	}
-	c.hub = hub
+	c.hub = *hub
 	if len(caps) > 0 {
 		ok := false
 		for _, cp := range caps {
@@ -211,7 +211,7 @@ func (c *call) authenticate(caps []string) error {
 	if err != nil {
 		return newErr(503, "503.not-ready", "The hub's provider is not configured: "+model.MessageOf(err))
 	}
-	creds, err := c.f.keys.Credentials(hub)
+	creds, err := c.f.keys.Credentials(c.hub)
 	if err != nil {
 		return model.Wrap(model.Internal, err, "opening the hub's credentials")
 	}

@@ -356,6 +356,60 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (APIKey, error) 
 	return key, nil
 }
 
+// Lookup authenticates secret and reads the hub hubID in one read
+// transaction (what every request needs): the live key, or an authError;
+// the hub, or nil when hubID names none.
+func (k *Keys) Lookup(ctx context.Context, secret, hubID string) (APIKey, *Hub, error) {
+	var key APIKey
+	var hub *Hub
+	if secret == "" {
+		return key, nil, authError{}
+	}
+	h := hashSecret(secret)
+	found := false
+	err := k.st.View(ctx, func(tx store.Tx) error {
+		id, err := tx.Get(nsKeyHashes, h)
+		if model.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		v, err := tx.Get(nsKeys, string(id))
+		if model.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(v, &key); err != nil {
+			return err
+		}
+		found = true
+		if hubID == "" {
+			return nil
+		}
+		v, err = tx.Get(nsHubs, strings.ToLower(hubID))
+		if model.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		hub = new(Hub)
+		return json.Unmarshal(v, hub)
+	})
+	switch {
+	case err != nil:
+		return APIKey{}, nil, err
+	case !found || subtle.ConstantTimeCompare([]byte(key.SHA256), []byte(h)) != 1 || key.Revoked != nil:
+		return APIKey{}, nil, authError{}
+	case key.Expires != nil && !k.now().Before(*key.Expires):
+		return APIKey{}, nil, authError{expired: true}
+	}
+	return key, hub, nil
+}
+
 // String describes a key for listings.
 func (k APIKey) String() string {
 	caps := "all"
