@@ -808,7 +808,8 @@ func (f *Front) patchImage(c *call) error {
 		fileName = field(&img, fFileName)
 	}
 	now := c.f.now().UTC().Format(time.RFC3339)
-	img, err = c.sess.UpdateImageMeta(c.ctx, img.ID, model.ImageUpdate{Name: &name}, func(im *model.ImageMeta) {
+	nativeID := img.ID
+	img, err = c.sess.UpdateImageMeta(c.ctx, nativeID, model.ImageUpdate{Name: &name}, func(im *model.ImageMeta) {
 		if im.Fields == nil {
 			im.Fields = map[string]string{}
 		}
@@ -817,6 +818,18 @@ func (f *Front) patchImage(c *call) error {
 			im.Fields[fFileName] = fileName
 		}
 	})
+	if code := model.CodeOf(err); native && (code == model.InvalidArgument || code == model.Unimplemented) {
+		// The driver has an updater but cannot rename this image (EC2
+		// cannot rename an AMI): the gateway's overlay keeps the name.
+		img, err = c.sess.UpdateImageMeta(c.ctx, nativeID, model.ImageUpdate{}, func(im *model.ImageMeta) {
+			if im.Fields == nil {
+				im.Fields = map[string]string{}
+			}
+			im.Fields[fUpdated] = now
+			im.Fields[fFileName] = fileName
+			im.Name = &name
+		})
+	}
 	if err != nil {
 		return toErr(err, "404.image").at("/name")
 	}
