@@ -368,3 +368,37 @@ func TestRestart(t *testing.T) {
 	}
 	c2.WaitImage("9ea1f767eef20e43bea456e4", "deleted", time.Second)
 }
+
+// TestImportCopy: importing an image the hub's provider lacks but a
+// sibling provider of the same driver has copies it into the hub's.
+func TestImportCopy(t *testing.T) {
+	cfg, err := gateway.ParseConfig(strings.NewReader("job_poll_interval: 50ms\nmock_create_delay: 200ms\nproviders:\n  - {name: mock, driver: mock}\n  - {name: test1, driver: mock}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := apitest.NewServer(t, cfg)
+	ctx := context.Background()
+	keys := cycle.NewKeys(srv.Store, srv.Gateway.Secrets())
+	creds := model.Credentials{User: "mockuser", Password: "mockpassword"}
+	east, _ := keys.AddHub(ctx, "east", "mock", "mock", creds)
+	west, _ := keys.AddHub(ctx, "west", "mock", "test1", creds)
+	_, es, _ := keys.AddKey(ctx, east.ID, "e", nil, 0)
+	_, ws, _ := keys.AddKey(ctx, west.ID, "w", nil, 0)
+	w := cycletest.New(t, srv.URL, ws, west.ID)
+	e := w.As(es, east.ID)
+	var cr struct{ Data cycletest.Image }
+	w.Do("POST", "/v1/images", map[string]any{"source_id": "inst1", "name": "from-west"}).Want(t, "create in west", 201).Decode(t, &cr)
+	w.WaitImage(cr.Data.ID, "live", 10*time.Second)
+	e.Do("GET", "/v1/images/"+cr.Data.ID, nil).Want(t, "not in east", 404)
+	var d struct{ Data cycletest.JobDescriptor }
+	e.Do("POST", "/v1/images/"+cr.Data.ID+"/tasks", map[string]string{"action": "import"}).Want(t, "import into east", 200).Decode(t, &d)
+	job := e.WaitJob(d.Data.Job.ID, 10*time.Second)
+	copied := job.Tasks[0].Output["copied"]
+	if job.State.Current != "completed" || copied == "" || job.Tasks[0].Output["from"] != "test1" {
+		t.Fatalf("import job %+v", job)
+	}
+	if img := e.WaitImage(copied, "live", time.Second); img.Name != "from-west" {
+		t.Errorf("the copy in east: %+v", img)
+	}
+	e.Do("POST", "/v1/images/000000000000000000000000/tasks", map[string]string{"action": "import"}).Want(t, "import unknown", 404)
+}

@@ -26,7 +26,7 @@ const (
 	fHub        = "cycle.hub"         // hub it was made in
 	fBuild      = "cycle.build"       // the create request's build, as JSON
 	fBuildLog   = "cycle.build_log"   // ObjectID of its build log
-	fState      = "cycle.state"       // "deleting" while a delete job runs
+	fState      = "cycle.state"       // "deleting" while a delete job runs, "downloading" for a copy
 	fChanged    = "cycle.changed"     // when fState was set (RFC 3339)
 	fUpdated    = "cycle.updated"     // last PATCH (RFC 3339)
 	fFileName   = "cycle.file_name"   // native name before an overlay rename
@@ -152,8 +152,13 @@ func parseTime(s string) time.Time {
 
 // cycleState maps an image to its Cycle state (spec decision 4).
 func cycleState(img *model.Image) string {
-	if field(img, fState) == stDeleting {
+	switch field(img, fState) {
+	case stDeleting:
 		return stDeleting
+	case stDownloading:
+		if !img.Terminal() {
+			return stDownloading
+		}
 	}
 	switch strings.ToUpper(img.State) {
 	case model.ImageAvailable:

@@ -279,6 +279,12 @@ func (f *Front) importImage(c *call) error {
 		return newErr(422, "422.invalid-argument", fmt.Sprintf(`action %q is not "import"`, action)).at("/action")
 	}
 	img, id, err := c.imageToChange()
+	if e, ok := err.(*cyErr); ok && e.Code == "404.image" && gateway.IsObjectID(id) {
+		if sib, src, ok := c.findSibling(id); ok {
+			return c.startJob(200, kindImport, "import", "", "Import image "+src.Name+" from "+sib,
+				map[string]string{"image_id": id}, map[string]string{pCopyFrom: sib, pCopySrc: src.ID, pCopyName: src.Name, pCopyDesc: src.Description})
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -289,9 +295,82 @@ func (f *Front) importImage(c *call) error {
 		map[string]string{"image_id": id}, map[string]string{"cycle.before": img.State + "\x00" + img.Name + "\x00" + fmt.Sprint(img.SizeBytes)})
 }
 
-// importStep refreshes the gateway's record of the image from the cloud.
+// Parameters of an import that copies from a sibling provider.
+const (
+	pCopyFrom = "cycle.copy_from" // the sibling provider
+	pCopySrc  = "cycle.copy_src"  // the image's native id there
+	pCopyName = "cycle.copy_name"
+	pCopyDesc = "cycle.copy_desc"
+	pCopied   = "cycle.copied" // the copy's native id in the hub's provider
+)
+
+// findSibling looks for an image the hub's provider lacks in the other
+// providers of its driver (with the hub's credentials): its provider and
+// the image.
+func (c *call) findSibling(id string) (string, model.Image, bool) {
+	info, err := c.f.gw.Driver(c.sess.Target.Driver)
+	if err != nil {
+		return "", model.Image{}, false
+	}
+	for _, p := range info.Providers {
+		if p == c.sess.Target.Provider {
+			continue
+		}
+		sib, err := c.f.gw.Open(c.ctx, gateway.Target{Driver: c.sess.Target.Driver, Provider: p}, c.sess.Credentials())
+		if err != nil {
+			continue
+		}
+		native, err := sib.ResolveImage(c.ctx, gateway.SchemeObjectID, id)
+		if err != nil {
+			continue
+		}
+		if img, err := sib.GetImage(c.ctx, native); err == nil {
+			return p, img, true
+		}
+	}
+	return "", model.Image{}, false
+}
+
+// copyStep copies the image from the sibling provider once, then follows
+// the copy until it is terminal.
+func copyStep(ctx context.Context, t *gateway.Task) (bool, error) {
+	s, job := t.Session, t.Job
+	if job.Params[pCopied] == "" {
+		img, _, err := s.CopyImage(ctx, job.Params[pCopyFrom], job.Params[pCopySrc], job.Params[pCopyName], job.Params[pCopyDesc], gateway.JobMeta{
+			Params: map[string]string{"front": "cycle", "hub": job.Params[pHub]},
+			Meta: func(m *model.ImageMeta) {
+				if m.Fields == nil {
+					m.Fields = map[string]string{}
+				}
+				m.Fields[fState] = stDownloading
+				m.Fields[fHub] = job.Params[pHub]
+			}})
+		if err != nil {
+			return false, err
+		}
+		job.Params[pCopied], job.Target = img.ID, img.ID
+		logf(job, "copying image %s from %s as %s", job.Params[pCopySrc], job.Params[pCopyFrom], img.ID)
+		return false, nil
+	}
+	img, err := s.RefreshImage(ctx, job.Params[pCopied])
+	if err != nil || !img.Terminal() {
+		return false, err
+	}
+	if !strings.EqualFold(img.State, model.ImageAvailable) {
+		return false, model.Errorf(model.FailedPrecondition, "the copy %s ended %s", img.ID, img.State)
+	}
+	setOutput(job, map[string]string{"copied": s.ID(gateway.SchemeObjectID, gateway.KindImages, img.ID), "from": job.Params[pCopyFrom], "state": cycleState(&img), "changed": "true"})
+	logf(job, "image %s is copied: %s", img.ID, img.State)
+	return true, nil
+}
+
+// importStep refreshes the gateway's record of the image from the cloud,
+// or copies it from a sibling provider.
 func importStep(ctx context.Context, t *gateway.Task) (bool, error) {
 	s, job := t.Session, t.Job
+	if job.Params[pCopyFrom] != "" {
+		return copyStep(ctx, t)
+	}
 	img, err := s.RefreshImage(ctx, job.Target)
 	if err != nil {
 		return false, err
