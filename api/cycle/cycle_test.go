@@ -360,6 +360,11 @@ func TestRestart(t *testing.T) {
 		t.Errorf("image %s", img.Data.State.Current)
 	}
 	c.Do("DELETE", "/v1/images/9ea1f767eef20e43bea456e4", nil).Want(t, "delete again", 403)
+	for q, want := range map[string]string{"filter[state]=deleting": "img1", "filter[state]=live&sort=name": "img2,img3", "filter[state]=live,deleting&sort=name": "img1,img2,img3"} {
+		if got := strings.Join(names(t, c.Do("GET", "/v1/images?"+q, nil).Want(t, q, 200)), ","); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
 	srv.Close()
 	srv2 := apitest.NewServerIn(t, gateway.Config{JobPollInterval: 50 * time.Millisecond}, dir)
 	c2 := cycletest.New(t, srv2.URL, secret, h.ID)

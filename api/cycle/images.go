@@ -311,6 +311,48 @@ func (c *call) idsOf(q model.ImageQuery) ([]string, error) {
 	return out, nil
 }
 
+// idsInStates returns the ids of the images whose Cycle state is one of
+// states: the native states each stands for, with the images this front
+// marks deleting (or downloading, while a copy is pending) moved to that
+// state.
+func (c *call) idsInStates(key string, states []string) ([]string, error) {
+	var native []string
+	want := map[string]bool{}
+	for _, v := range states {
+		st, ok := statesFor[v]
+		if !ok {
+			return nil, badQuery(key, fmt.Sprintf("filter[state]: unknown state %q", v))
+		}
+		native = append(native, st...)
+		want[v] = true
+	}
+	var set []string
+	if len(native) > 0 {
+		var err error
+		if set, err = c.idsOf(model.ImageQuery{States: native}); err != nil {
+			return nil, err
+		}
+	}
+	for _, marker := range []string{stDeleting, stDownloading} {
+		q := model.ImageQuery{Fields: map[string]string{fState: marker}}
+		if marker == stDownloading {
+			q.States = statesFor[stBuilding]
+		}
+		marked, err := c.idsOf(q)
+		if err != nil {
+			return nil, err
+		}
+		set = slices.DeleteFunc(set, func(id string) bool { return slices.Contains(marked, id) })
+		if want[marker] {
+			set = append(set, marked...)
+		}
+	}
+	if set == nil {
+		set = []string{}
+	}
+	return set, nil
+}
+
 // narrow intersects the id set so far (nil: no restriction yet) with ids.
 func narrow(set []string, ids []string) []string {
 	if set == nil {
@@ -354,13 +396,11 @@ func (c *call) parseList(q url.Values) (model.ImageQuery, model.ListOptions, err
 		case "search":
 			iq.Search = vals[0]
 		case "state":
-			for _, v := range values {
-				st, ok := statesFor[v]
-				if !ok {
-					return iq, o, badQuery(key, fmt.Sprintf("filter[state]: unknown state %q", v))
-				}
-				iq.States = append(iq.States, st...)
+			set, err := c.idsInStates(key, values)
+			if err != nil {
+				return iq, o, err
 			}
+			ids = narrow(ids, set)
 		case "source_type":
 			direct := false
 			for _, v := range values {
