@@ -45,6 +45,7 @@ type Front struct {
 	log     *slog.Logger
 	keys    *Keys
 	answers *api.Answers
+	auth    authCache
 	now     func() time.Time
 }
 
@@ -175,7 +176,7 @@ func (c *call) authenticate(caps []string) error {
 	if !gateway.IsObjectID(hubID) {
 		lookupHub = ""
 	}
-	key, hub, err := c.f.keys.Lookup(c.ctx, strings.TrimSpace(secret), lookupHub)
+	key, hub, err := c.f.auth.lookup(c.ctx, c.f.keys, strings.TrimSpace(secret), lookupHub)
 	var ae authError
 	switch {
 	case errors.As(err, &ae) && ae.expired:

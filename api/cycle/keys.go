@@ -9,9 +9,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/imagegw/imagegw/model"
@@ -399,15 +401,71 @@ func (k *Keys) Lookup(ctx context.Context, secret, hubID string) (APIKey, *Hub, 
 		hub = new(Hub)
 		return json.Unmarshal(v, hub)
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return APIKey{}, nil, err
-	case !found || subtle.ConstantTimeCompare([]byte(key.SHA256), []byte(h)) != 1 || key.Revoked != nil:
-		return APIKey{}, nil, authError{}
-	case key.Expires != nil && !k.now().Before(*key.Expires):
-		return APIKey{}, nil, authError{expired: true}
 	}
-	return key, hub, nil
+	if !found || subtle.ConstantTimeCompare([]byte(key.SHA256), []byte(h)) != 1 {
+		return APIKey{}, nil, authError{}
+	}
+	return key, hub, k.live(key)
+}
+
+// live says why a key that exists does not authenticate now, or nil.
+func (k *Keys) live(key APIKey) error {
+	switch {
+	case key.Revoked != nil:
+		return authError{}
+	case key.Expires != nil && !k.now().Before(*key.Expires):
+		return authError{expired: true}
+	}
+	return nil
+}
+
+// authTTL is how long the front reuses a key and hub it read: a revoke or
+// a hub removal made by another process (the CLI) takes effect within it.
+const authTTL = time.Second
+
+// maxAuthCache bounds the remembered lookups.
+const maxAuthCache = 10000
+
+type authEntry struct {
+	key APIKey
+	hub *Hub
+	err error
+	at  time.Time
+}
+
+// authCache remembers Lookup's answers for authTTL, so that a busy client
+// costs one store read a second rather than one per request.
+type authCache struct {
+	mu sync.Mutex
+	m  map[string]authEntry
+}
+
+// lookup is Lookup through the cache (expiry is checked at every use).
+func (a *authCache) lookup(ctx context.Context, k *Keys, secret, hubID string) (APIKey, *Hub, error) {
+	id := hashSecret(secret) + "\x00" + hubID
+	now := k.now()
+	a.mu.Lock()
+	e, ok := a.m[id]
+	a.mu.Unlock()
+	if ok && now.Sub(e.at) < authTTL && now.Sub(e.at) >= 0 {
+		if e.err != nil {
+			return APIKey{}, nil, e.err
+		}
+		return e.key, e.hub, k.live(e.key)
+	}
+	key, hub, err := k.Lookup(ctx, secret, hubID)
+	var ae authError
+	if err == nil || errors.As(err, &ae) {
+		a.mu.Lock()
+		if a.m == nil || len(a.m) >= maxAuthCache {
+			a.m = map[string]authEntry{}
+		}
+		a.m[id] = authEntry{key: key, hub: hub, err: err, at: now}
+		a.mu.Unlock()
+	}
+	return key, hub, err
 }
 
 // String describes a key for listings.
