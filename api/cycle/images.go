@@ -82,12 +82,17 @@ type backendJSON struct {
 	FileID   string `json:"file_id"`
 }
 
+// sourceRef is an image's source. Upstream's DirectImageSource schema
+// requires id and origin at its top level as well as in details, so both
+// are given: a client validating against upstream's document accepts it.
 type sourceRef struct {
 	Type    string `json:"type"`
 	Details struct {
 		ID     string     `json:"id"`
 		Origin originJSON `json:"origin"`
 	} `json:"details"`
+	ID     string     `json:"id"`
+	Origin originJSON `json:"origin"`
 }
 
 type originJSON struct {
@@ -216,6 +221,7 @@ func (c *call) render(img *model.Image, id string) imageJSON {
 		out.Source = &sourceRef{Type: "direct"}
 		out.Source.Details.ID = c.sess.ID(gateway.SchemeObjectID, gateway.KindInstances, src)
 		out.Source.Details.Origin.Type = "none"
+		out.Source.ID, out.Source.Origin = out.Source.Details.ID, out.Source.Details.Origin
 	}
 	if k := field(img, fCreator); k != "" {
 		out.Creator = &creatorRef{ID: k, Type: "api-key"}
