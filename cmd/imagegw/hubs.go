@@ -46,6 +46,8 @@ func openKeys(ctx context.Context, dir string) (*cycle.Keys, func(), error) {
 	return cycle.NewKeys(st, box), func() { st.Close() }, nil
 }
 
+func isHelp(s string) bool { return s == "-h" || s == "--help" || s == "help" }
+
 // multiFlag is a repeatable string flag.
 type multiFlag []string
 
@@ -55,6 +57,10 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func hubsCmd(ctx context.Context, out io.Writer, args []string) error {
 	if len(args) == 0 {
 		return errors.New(hubsUsage)
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(out, hubsUsage)
+		return nil
 	}
 	fs, data := newFlagSet("hubs "+args[0], hubsUsage)
 	switch args[0] {
@@ -145,6 +151,10 @@ func hubsCmd(ctx context.Context, out io.Writer, args []string) error {
 func apikeysCmd(ctx context.Context, out io.Writer, args []string) error {
 	if len(args) == 0 {
 		return errors.New(apikeysUsage)
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(out, apikeysUsage)
+		return nil
 	}
 	fs, data := newFlagSet("apikeys "+args[0], apikeysUsage)
 	switch args[0] {

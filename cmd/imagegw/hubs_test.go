@@ -40,6 +40,8 @@ func TestHubsAndAPIKeysCommands(t *testing.T) {
 		{true, []string{"add", "--driver", "mock", "--data", data}, "want 1 argument", nil},
 		{true, []string{"list", "--data", data}, "", []string{hub, "demo", "mock", "(default)"}},
 		{true, []string{"frob"}, "unknown subcommand", nil},
+		{true, []string{"--help"}, "", []string{"imagegw hubs add NAME --driver"}},
+		{false, []string{"help"}, "", []string{"imagegw apikeys add --hub HUB"}},
 		{false, []string{"add", "--name", "k", "--data", data}, "--hub HUB and --name NAME are required", nil},
 		{false, []string{"add", "--hub", "nohub", "--name", "k", "--data", data}, "hub nohub not found", nil},
 		{false, []string{"add", "--hub", "demo", "--name", "k", "--capability", "images-fly", "--data", data}, "unknown capability", nil},
