@@ -132,8 +132,10 @@ func (s *Store) decode(login string, b []byte) (Account, error) {
 }
 
 // reserved are names that cannot be logins: "my" is the caller's alias,
-// the others are path prefixes of other fronts.
-var reserved = map[string]bool{"my": true, "api": true, "v1": true, "v2": true}
+// the others are path prefixes of other fronts and the server's own routes
+// (api/server.Reserved; a test there checks both lists agree).
+var reserved = map[string]bool{"my": true, "api": true, "v1": true, "v2": true,
+	"metrics": true, "healthz": true, "readyz": true, "version": true}
 
 var loginRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.@-]{1,31}$`)
 

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/imagegw/imagegw/gateway"
+	"github.com/imagegw/imagegw/model"
 )
 
 // Version is imagegw's version, sent in the Server header.
@@ -44,8 +47,32 @@ func WithRequestID(next http.Handler) http.Handler {
 		id := uuid.NewString()
 		w.Header().Set("Request-Id", id)
 		w.Header().Set("Server", ServerHeader)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+		ctx := gateway.WithCallTrace(context.WithValue(r.Context(), keyRequestID, id))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// LogCloudError logs, at warn, why a request is answered status 502, 503 or
+// 504: the cloud's error (its code and the raw cause, which the client does
+// not see) with the request id and the cloud call that failed (driver,
+// provider, operation). It reports whether status was one of those.
+func LogCloudError(log *slog.Logger, r *http.Request, status int, err error) bool {
+	switch status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	default:
+		return false
+	}
+	attrs := []slog.Attr{slog.String("request_id", RequestID(r.Context())), slog.Int("status", status)}
+	if c, ok := gateway.LastCall(r.Context()); ok {
+		attrs = append(attrs, slog.String("driver", c.Driver), slog.String("provider", c.Provider), slog.String("operation", c.Operation))
+	}
+	cause := "none"
+	if err != nil {
+		cause = err.Error()
+	}
+	attrs = append(attrs, slog.String("code", model.CodeOf(err).String()), slog.String("cause", cause))
+	log.LogAttrs(r.Context(), slog.LevelWarn, "cloud error", attrs...)
+	return true
 }
 
 // StatusRecorder remembers the status and size a handler wrote.

@@ -99,6 +99,16 @@ type CredentialChecker interface {
 	CheckCredentials(ctx context.Context) error
 }
 
+// CreateFinder is implemented by drivers that keep model.CreateImage's
+// Token with the image they make. FindCreated returns that image, or
+// model.NotFound when no image carries the token. The gateway calls it for
+// creates it recorded but did not see finish (it was killed): found, the
+// image gets its job; without CreateFinder such a create is recorded as a
+// failed job whose outcome in the cloud is unknown.
+type CreateFinder interface {
+	FindCreated(ctx context.Context, token string) (model.Image, error)
+}
+
 // FeatureReporter is implemented by drivers whose images support optional
 // features the native front advertises. Without it no feature is offered.
 type FeatureReporter interface {
@@ -141,3 +151,28 @@ func (e Env) SharedParts() Shared {
 // configuration strictly (unknown keys are errors; see DecodeSettings) and
 // return a model.InvalidArgument error naming the problem.
 type Opener func(ctx context.Context, cfg model.ProviderConfig, env Env) (Provider, error)
+
+// Wrapper is implemented by drivers that wrap another (metrics' call
+// counting): Unwrap returns the wrapped driver.
+type Wrapper interface {
+	Unwrap() Driver
+}
+
+// As finds the optional interface T on d, or on the drivers d wraps
+// (following Unwrap, as errors.As does), so that a wrapper need not carry
+// every capability the gateway asks for rarely (CreateFinder). A call made
+// through what As returns bypasses the wrappers above it.
+func As[T any](d Driver) (T, bool) {
+	for d != nil {
+		if t, ok := d.(T); ok {
+			return t, true
+		}
+		w, ok := d.(Wrapper)
+		if !ok {
+			break
+		}
+		d = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}

@@ -3,12 +3,14 @@ package drivers
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imagegw/imagegw/internal/configkeys"
 	"github.com/imagegw/imagegw/model"
 )
 
@@ -71,8 +73,25 @@ func IDs() []string {
 }
 
 // DecodeSettings decodes a provider's driver keys into out, a pointer to a
-// struct with yaml tags, rejecting unknown keys.
+// struct with yaml tags, rejecting unknown keys: the error names the key,
+// where the configuration set it, the likely intended key and the driver's
+// keys.
 func DecodeSettings(cfg model.ProviderConfig, out any) error {
+	known := configkeys.Of(out)
+	keys := make([]string, 0, len(cfg.Settings))
+	for k := range cfg.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !slices.Contains(known, k) {
+			where := ""
+			if w := cfg.Where(k); w != "" {
+				where = " at " + w
+			}
+			return model.Errorf(model.InvalidArgument, "provider %s (driver %s)%s: %s", cfg.Name, cfg.Driver, where, configkeys.Describe(k, known))
+		}
+	}
 	raw, err := yaml.Marshal(cfg.Settings)
 	if err != nil {
 		return model.Wrap(model.InvalidArgument, err, "provider %s: bad settings", cfg.Name)

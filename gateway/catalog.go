@@ -63,6 +63,7 @@ type snapshot struct {
 	images []model.Image
 	gen    uint64
 	ix     snapIndex
+	cold   uint64 // the provider's cold epoch when its listing began (coherence.go)
 }
 
 func (s *snapshot) find(id string) (int, bool) {
@@ -107,6 +108,7 @@ type probedImage struct {
 }
 
 type fill struct {
+	cold uint64 // the provider's cold epoch at the start (coherence.go)
 	done chan struct{}
 	snap *snapshot
 	err  error
@@ -134,8 +136,21 @@ type catalog struct {
 	gen     uint64
 	deleted map[string]map[string]time.Time // provider → native id → when
 	shared  map[string]*part                // provider/key
+	cold    coldState                       // what other replicas' writes made cold (coherence.go)
 
 	stats struct{ hits, misses, stale, listings, refreshes, refreshFails, probes atomic.Int64 }
+	event func(provider, event string) // Options.CatalogEvent; nil: none
+
+	// ctx bounds the fills and refreshes that outlive the request that
+	// started them; Gateway.Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c *catalog) note(provider, event string) {
+	if c.event != nil {
+		c.event(provider, event)
+	}
 }
 
 // CatalogStats counts what the catalog did since the gateway started.
@@ -165,8 +180,9 @@ func newCatalog(g *Gateway, max int) *catalog {
 	if max <= 0 {
 		max = defaultCatalogMax
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &catalog{g: g, max: max, now: time.Now, entries: map[entryKey]*entry{}, lru: list.New(),
-		deleted: map[string]map[string]time.Time{}, shared: map[string]*part{}}
+		deleted: map[string]map[string]time.Time{}, shared: map[string]*part{}, ctx: ctx, cancel: cancel}
 }
 
 // lookup returns the entry of k, creating it when create is set; it marks
@@ -305,6 +321,7 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 		snap, err := c.listCloud(ctx, sess, &entry{key: sess.keyFor(owner)}, false)
 		return snap, "", rethrow(err)
 	}
+	c.g.coherence.sync(ctx) // other replicas' writes first (coherence.go)
 	e := c.lookup(sess.keyFor(owner), true)
 	now := c.now()
 	e.mu.Lock()
@@ -314,6 +331,7 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 			snap := e.snap
 			e.mu.Unlock()
 			c.stats.hits.Add(1)
+			c.note(sess.Target.Provider, "hit")
 			return snap, "", nil
 		}
 		if age < opts.ttl+opts.maxStale {
@@ -324,20 +342,24 @@ func (c *catalog) images(ctx context.Context, sess *Session, owner string) (*sna
 			if !e.refreshing && e.fill == nil && now.Sub(e.refreshAt) >= retryRefresh {
 				e.refreshing, e.refreshAt = true, now
 				c.stats.refreshes.Add(1)
+				c.note(sess.Target.Provider, "refresh")
 				go c.refresh(e, sess)
 			}
 			e.mu.Unlock()
 			c.stats.stale.Add(1)
+			c.note(sess.Target.Provider, "stale")
 			return snap, warn, nil
 		}
 	}
 	c.stats.misses.Add(1)
+	c.note(sess.Target.Provider, "miss")
 	f := e.fill
-	if f == nil {
-		f = &fill{done: make(chan struct{})}
+	if cold := c.cold.epoch(e.key.provider); f == nil || f.cold != cold {
+		// none in flight, or it began before another replica's write
+		f = &fill{cold: cold, done: make(chan struct{})}
 		e.fill = f
 		e.mu.Unlock()
-		go c.doFill(context.WithoutCancel(ctx), e, f, sess)
+		go c.doFill(c.ctx, e, f, sess)
 	} else {
 		e.mu.Unlock()
 	}
@@ -356,7 +378,9 @@ func (c *catalog) doFill(ctx context.Context, e *entry, f *fill, sess *Session) 
 	defer cancel()
 	snap, err := c.listCloud(ctx, sess, e, true)
 	e.mu.Lock()
-	e.fill = nil
+	if e.fill == f {
+		e.fill = nil
+	}
 	hadSnap := e.snap != nil
 	e.mu.Unlock()
 	f.snap, f.err = snap, err
@@ -372,7 +396,7 @@ func (c *catalog) doFill(ctx context.Context, e *entry, f *fill, sess *Session) 
 
 // refresh lists the cloud again in the background for a stale entry.
 func (c *catalog) refresh(e *entry, sess *Session) {
-	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, refreshTimeout)
 	defer cancel()
 	snap, err := c.listCloud(ctx, sess, e, true)
 	e.mu.Lock()
@@ -394,7 +418,7 @@ func (c *catalog) install(e *entry, snap *snapshot) {
 	if e.snap != nil {
 		old = len(e.snap.images)
 	}
-	e.snap, e.fetched, e.refreshErr = snap, c.now(), nil
+	e.snap, e.fetched, e.refreshErr = snap, c.fetchedAt(e.key.provider, snap), nil
 	e.mu.Unlock()
 	c.account(e, len(snap.images)-old)
 }
@@ -404,6 +428,7 @@ func (c *catalog) install(e *entry, snap *snapshot) {
 // snapshot.
 func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry, cached bool) (*snapshot, error) {
 	var imgs []model.Image
+	cold := c.cold.epoch(sess.Target.Provider)
 	c.stats.listings.Add(1)
 	err := c.g.safely(func() (err error) {
 		q := model.ImageQuery{OwnerID: e.key.owner}
@@ -446,7 +471,7 @@ func (c *catalog) listCloud(ctx context.Context, sess *Session, e *entry, cached
 	clear(imgs[len(out):])
 	slices.SortFunc(out, func(a, b model.Image) int { return strings.Compare(a.ID, b.ID) })
 	out = slices.CompactFunc(out, func(a, b model.Image) bool { return a.ID == b.ID })
-	snap := &snapshot{images: out, gen: c.nextGen()}
+	snap := &snapshot{images: out, gen: c.nextGen(), cold: cold}
 	if cached {
 		e.mu.Lock()
 		for id, r := range e.recent {
@@ -481,6 +506,9 @@ func mustInsertAt(s *snapshot, id string) int {
 func (c *catalog) upsert(ctx context.Context, sess *Session, img model.Image, insert bool) model.Image {
 	if m, err := c.g.loadOverlay(ctx, sess.Target.Driver, sess.Target.Provider, img.ID); err == nil {
 		img = applyMeta(img, m)
+	}
+	if insert {
+		defer c.publish(ctx, sess.Target.Provider, opPut, img.ID) // coherence.go
 	}
 	if sess.pe.catalog.ttl <= 0 {
 		return img
@@ -549,10 +577,17 @@ func (c *catalog) probedFound(sess *Session, img model.Image) {
 	e.probed[img.ID] = probedImage{img: img, at: c.now()}
 }
 
-// remove drops a deleted image from every entry of the provider at once.
+// remove drops a deleted image from every entry of the provider at once,
+// here and (coherence.go) on the other replicas.
 func (c *catalog) remove(sess *Session, id string) {
-	c.noteDeleted(sess.Target.Provider, id)
-	for _, e := range c.entriesOf(sess.Target.Provider) {
+	c.removeLocal(sess.Target.Provider, id)
+	c.publish(context.Background(), sess.Target.Provider, opDelete, id)
+}
+
+// removeLocal drops a deleted image from every entry of the provider.
+func (c *catalog) removeLocal(provider, id string) {
+	c.noteDeleted(provider, id)
+	for _, e := range c.entriesOf(provider) {
 		e.mu.Lock()
 		delete(e.recent, id)
 		delete(e.probed, id)
@@ -589,6 +624,7 @@ func (c *catalog) cached(sess *Session, id string, peek bool) (img model.Image, 
 	if e == nil {
 		return model.Image{}, false, nil
 	}
+	syncCoherence(c.g.coherence)
 	now := c.now()
 	ttl := sess.pe.catalog.ttl
 	e.mu.Lock()
@@ -705,7 +741,7 @@ type partFlight struct {
 	err  error
 }
 
-func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fetch func(context.Context) (any, error)) (any, error) {
+func (p *part) load(ctx, base context.Context, now time.Time, opts catalogOptions, fetch func(context.Context) (any, error)) (any, error) {
 	if opts.ttl <= 0 {
 		return fetch(ctx)
 	}
@@ -727,7 +763,7 @@ func (p *part) load(ctx context.Context, now time.Time, opts catalogOptions, fet
 		p.flight = f
 		p.mu.Unlock()
 		go func() {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+			fctx, cancel := context.WithTimeout(base, refreshTimeout)
 			defer cancel()
 			var v any
 			err := safely(nil, func() (err error) {
@@ -806,5 +842,5 @@ func (s sharedParts) Load(ctx context.Context, key string, fetch func(context.Co
 		s.c.shared[s.prov+"/"+key] = p
 	}
 	s.c.mu.Unlock()
-	return p.load(ctx, s.c.now(), s.opts, fetch)
+	return p.load(ctx, s.c.ctx, s.c.now(), s.opts, fetch)
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/imagegw/imagegw/drivers"
+	"github.com/imagegw/imagegw/internal/configkeys"
 	"github.com/imagegw/imagegw/model"
 )
 
@@ -27,8 +31,10 @@ import (
 //	  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: http://127.0.0.1:5000}
 //	  - {name: lab, driver: vsphere, url: https://vc/sdk, datacenter: DC0}
 //
-// Each provider's keys besides name and driver are the driver's own; the
-// driver decodes them strictly when it opens the provider.
+// Each provider's keys besides name, driver and request_timeout are the
+// driver's own; the driver decodes them strictly when it opens the
+// provider. request_timeout (default 30s) bounds one request's work in that
+// provider's cloud, the SDK's retries included: past it the client gets 504.
 type Config struct {
 	DefaultDriver   string                 `yaml:"default_driver"`
 	DefaultProvider string                 `yaml:"default_provider"`
@@ -42,6 +48,10 @@ type Config struct {
 	// JobPollInterval is the first wait between job polls (default 1s; it
 	// backs off to 30s).
 	JobPollInterval time.Duration `yaml:"job_poll_interval"`
+	// JobLease is how long a replica's lease on a job lasts without
+	// renewal, with a store shared by several replicas (default 15s): a
+	// dead replica's jobs are taken over after it.
+	JobLease time.Duration `yaml:"job_lease"`
 	// ExportDir is where images are exported for drivers without a native
 	// export; "" disables exports there.
 	ExportDir string `yaml:"export_dir"`
@@ -55,6 +65,16 @@ type Config struct {
 	// CloudAPI front's `cloudapi:`), kept raw for the front to decode with
 	// DecodeSection. A section no front registered is an error.
 	Sections map[string]yaml.Node `yaml:"-"`
+	// source is the file the configuration came from, for error messages.
+	source string
+}
+
+// at says where a line of the configuration is: "imagegw.yaml line 3".
+func (c Config) at(line int) string {
+	if c.source != "" {
+		return fmt.Sprintf("%s line %d", c.source, line)
+	}
+	return fmt.Sprintf("line %d", line)
 }
 
 var (
@@ -80,6 +100,14 @@ func (c Config) DecodeSection(name string, out any) error {
 	if !ok {
 		return nil
 	}
+	if n.Kind == yaml.MappingNode {
+		known := configkeys.Of(out)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; len(known) > 0 && !slices.Contains(known, k.Value) {
+				return fmt.Errorf("config: %s: %s: %s", c.at(k.Line), name, configkeys.Describe(k.Value, known))
+			}
+		}
+	}
 	b, err := yaml.Marshal(&n)
 	if err != nil {
 		return fmt.Errorf("config: %s: %w", name, err)
@@ -87,7 +115,9 @@ func (c Config) DecodeSection(name string, out any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(out); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config: %s (from line %d): %w", name, n.Line, err)
+		// The section was re-encoded from line n.Line: its line l is the
+		// file's n.Line+l-1.
+		return fmt.Errorf("config: %s (in section %s)", yamlMessage(err, func(l int) string { return c.at(n.Line + l - 1) }), name)
 	}
 	return nil
 }
@@ -98,55 +128,174 @@ type rawConfig struct {
 	Sections  map[string]yaml.Node `yaml:",inline"`
 }
 
-// LoadConfig reads a configuration file. Unknown top-level keys, providers
-// without name or driver, and repeated provider names are errors.
+// LoadConfig reads a configuration file. Unknown keys, providers without
+// name or driver, and repeated provider names are errors that name the
+// file and line.
 func LoadConfig(path string) (Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	defer f.Close()
-	return ParseConfig(f)
+	return parseConfig(f, path)
 }
 
-// ParseConfig parses configuration YAML.
-func ParseConfig(r io.Reader) (Config, error) {
+// ParseConfig parses configuration YAML; errors name the line.
+func ParseConfig(r io.Reader) (Config, error) { return parseConfig(r, "") }
+
+func parseConfig(r io.Reader, file string) (Config, error) {
+	at := func(line int) string {
+		if file != "" {
+			return fmt.Sprintf("%s line %d", file, line)
+		}
+		return fmt.Sprintf("line %d", line)
+	}
+	fail := func(line int, format string, args ...any) error {
+		return fmt.Errorf("config: %s: %s", at(line), fmt.Sprintf(format, args...))
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Config{}, fmt.Errorf("config: %s", yamlMessage(err, at))
+	}
+	if len(doc.Content) == 0 {
+		return Config{}, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return Config{}, fail(root.Line, "the configuration must be a mapping of keys (default_driver, providers, ...)")
+	}
+	known := append(configkeys.Of(Config{}), "providers")
+	sectionsMu.RLock()
+	for name := range sections {
+		known = append(known, name)
+	}
+	sectionsMu.RUnlock()
+	slices.Sort(known)
+	var provNode *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i]
+		if !slices.Contains(known, k.Value) {
+			return Config{}, fail(k.Line, "%s", configkeys.Describe(k.Value, known))
+		}
+		if k.Value == "providers" {
+			provNode = root.Content[i+1]
+		}
 	}
 	var raw rawConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, fmt.Errorf("config: %s", yamlMessage(err, at))
 	}
 	cfg := raw.Config
 	cfg.Sections = raw.Sections
+	cfg.source = file
 	if err := cfg.validateSections(); err != nil {
 		return Config{}, err
 	}
 	seen := map[string]bool{}
 	for i, p := range raw.Providers {
+		line := root.Line
+		origin := map[string]string{}
+		if provNode != nil && provNode.Kind == yaml.SequenceNode && i < len(provNode.Content) {
+			item := provNode.Content[i]
+			line = item.Line
+			for j := 0; item.Kind == yaml.MappingNode && j+1 < len(item.Content); j += 2 {
+				origin[item.Content[j].Value] = at(item.Content[j].Line)
+			}
+		}
 		name, _ := p["name"].(string)
 		drv, _ := p["driver"].(string)
 		if name == "" || drv == "" {
-			return Config{}, fmt.Errorf("config: provider %d needs a name and a driver", i+1)
+			return Config{}, fail(line, "provider %d needs a name and a driver", i+1)
 		}
 		name, drv = strings.ToLower(name), strings.ToLower(drv)
 		if seen[name] {
-			return Config{}, fmt.Errorf("config: provider name %q is used twice; names are unique across drivers", name)
+			return Config{}, fail(line, "provider name %q is used twice; names are unique across drivers", name)
 		}
 		seen[name] = true
+		timeout, err := requestTimeout(name, p)
+		if err != nil {
+			return Config{}, err
+		}
 		settings := map[string]any{}
 		for k, v := range p {
-			if k != "name" && k != "driver" {
+			if !gatewayProviderKeys[k] {
 				settings[k] = v
 			}
 		}
-		cfg.Providers = append(cfg.Providers, model.ProviderConfig{Name: name, Driver: drv, Settings: settings})
+		cfg.Providers = append(cfg.Providers, model.ProviderConfig{Name: name, Driver: drv, Settings: settings, RequestTimeout: timeout, Origin: origin})
 	}
 	return cfg, nil
+}
+
+// gatewayProviderKeys are the provider keys the gateway keeps for itself;
+// the others go to the driver.
+var gatewayProviderKeys = map[string]bool{"name": true, "driver": true, "request_timeout": true}
+
+// requestTimeout reads a provider's request_timeout ("45s", "2m"); absent
+// is zero (the default).
+func requestTimeout(name string, p map[string]any) (time.Duration, error) {
+	v, ok := p["request_timeout"]
+	if !ok {
+		return 0, nil
+	}
+	s, _ := v.(string)
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("config: provider %s: request_timeout %v is not a positive duration such as 30s", name, v)
+	}
+	return d, nil
+}
+
+var (
+	lineNumber   = regexp.MustCompile(`(?m)^line (\d+): `)
+	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
+	wrongType    = regexp.MustCompile("cannot unmarshal !!\\w+ (`[^`]*`|\\S+) into (\\S+)")
+)
+
+// typeWords name Go types the way a configuration's reader knows them.
+var typeWords = map[string]string{
+	"time.Duration": "a duration (such as 2s or 500ms)", "*time.Duration": "a duration (such as 2s or 500ms)",
+	"int": "a whole number", "string": "a string", "[]string": "a list of strings", "bool": "true or false",
+}
+
+func wordType(m string) string {
+	sub := wrongType.FindStringSubmatch(m)
+	want, ok := typeWords[sub[2]]
+	if !ok {
+		if strings.HasPrefix(sub[2], "map[") || strings.Contains(sub[2], ".") {
+			want = "a mapping of keys"
+		} else if strings.HasPrefix(sub[2], "[]") {
+			want = "a list"
+		} else {
+			want = "a " + sub[2]
+		}
+	}
+	return strings.Trim(sub[1], "`") + " is not " + want
+}
+
+// yamlMessage rewords yaml.v3's errors for the user: without the "yaml:
+// unmarshal errors:" preamble and the Go type names, each error's line
+// given by at ("imagegw.yaml line 3"), joined with "; ".
+func yamlMessage(err error, at func(line int) string) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	msg = unknownField.ReplaceAllString(msg, `line $1: unknown key "$2"`)
+	msg = wrongType.ReplaceAllStringFunc(msg, wordType)
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		lines[i] = lineNumber.ReplaceAllStringFunc(l, func(m string) string {
+			n, _ := strconv.Atoi(lineNumber.FindStringSubmatch(m)[1])
+			return at(n) + ": "
+		})
+	}
+	return strings.Join(lines, "; ")
 }
 
 // Validate checks that every provider's driver is registered.

@@ -37,6 +37,9 @@ type Gateway struct {
 	catalog   *catalog
 	idMu      sync.Mutex
 	ids       map[identityKey]string // recent identities (memory only)
+	wrap      func(driver, provider string, d drivers.Driver) drivers.Driver
+	replica   string     // this process, in job logs, leases and notifications
+	coherence *coherence // nil unless the store is a store.Notifier
 
 	closeOnce sync.Once
 }
@@ -53,6 +56,14 @@ type Options struct {
 	Store   store.Store
 	Logger  *slog.Logger // nil: discard
 	DataDir string       // for the credential key and driver files
+	// WrapDriver, when set, wraps each connected driver (metrics.WrapDriver
+	// counts its cloud calls); it must keep the driver's capabilities.
+	WrapDriver func(driver, provider string, d drivers.Driver) drivers.Driver
+	// CatalogEvent, when set, is told each catalog event of a provider:
+	// "hit" (a fresh answer), "miss" (an answer that waited for a cloud
+	// listing), "stale" (an answer past its TTL) and "refresh" (a background
+	// refill started); metrics.CatalogEvent counts them.
+	CatalogEvent func(provider, event string)
 }
 
 // New opens every configured provider (plus the default mock provider
@@ -69,7 +80,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, store: opts.Store, log: opts.Logger, dataDir: opts.DataDir,
-		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, ids: map[identityKey]string{}}
+		providers: map[string]*providerEntry{}, byDriver: map[string][]string{}, ids: map[identityKey]string{},
+		wrap: opts.WrapDriver, replica: replicaID()}
 	var err error
 	if g.secrets, err = secrets.Load(opts.DataDir); err != nil {
 		return nil, err
@@ -84,6 +96,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.catalog = newCatalog(g, cfg.CatalogMaxImages)
+	g.catalog.event = opts.CatalogEvent
 	for _, pc := range provs {
 		reg, _ := drivers.Lookup(pc.Driver)
 		pc = g.withMockDefaults(pc)
@@ -121,6 +134,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		g.closeProviders()
 		return nil, fmt.Errorf("config: default_provider %q is not a provider of driver %s", dp, g.defDriver)
 	}
+	g.startCoherence(ctx)
 	g.jobs = newJobs(g)
 	if err := g.jobs.resume(ctx); err != nil {
 		g.Close()
@@ -159,9 +173,13 @@ func (g *Gateway) closeProviders() {
 // providers. It does not close the store.
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
+		if g.catalog != nil {
+			g.catalog.cancel() // fills and refreshes in flight
+		}
 		if g.jobs != nil {
 			g.jobs.close()
 		}
+		g.coherence.stop()
 		g.closeProviders()
 	})
 	return nil
@@ -267,6 +285,9 @@ func (g *Gateway) Open(ctx context.Context, t Target, creds model.Credentials) (
 	d, err := pe.prov.Connect(ctx, creds)
 	if err != nil {
 		return nil, classify(err)
+	}
+	if g.wrap != nil {
+		d = g.wrap(t.Driver, t.Provider, d)
 	}
 	return &Session{Target: t, g: g, pe: pe, d: d, creds: creds, identity: g.identity(t, creds)}, nil
 }

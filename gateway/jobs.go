@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/imagegw/imagegw/model"
 	"github.com/imagegw/imagegw/store"
 )
@@ -33,6 +31,9 @@ type JobMeta struct {
 	// Meta, if set, changes the new image's overlay (validated before the
 	// cloud is called).
 	Meta func(*model.ImageMeta)
+	// ID is the job's id, reserved by a create's intent (intents.go); ""
+	// for a new one.
+	ID string
 }
 
 // defaultNotFoundGrace is how long after a create NotFound means "not
@@ -43,6 +44,9 @@ const defaultNotFoundGrace = 60 * time.Second
 type jobRecord struct {
 	Job   model.Job
 	Creds []byte `json:",omitempty"` // sealed credentials to follow it with
+	// Epoch is the lease epoch of the replica that follows the job (0
+	// without leases); see lease.go.
+	Epoch int64 `json:",omitempty"`
 }
 
 // Jobs records long operations durably and follows each with its own
@@ -59,6 +63,7 @@ type Jobs struct {
 	hooks []func(context.Context, model.Job)
 	subs  map[string][]chan struct{}
 	now   func() time.Time
+	lease *leasing // nil unless the store is a store.Leaser
 }
 
 func newJobs(g *Gateway) *Jobs {
@@ -67,7 +72,9 @@ func newJobs(g *Gateway) *Jobs {
 	if poll <= 0 {
 		poll = pollDefault
 	}
-	return &Jobs{g: g, ctx: ctx, cancel: cancel, poll: poll, subs: map[string][]chan struct{}{}, now: time.Now}
+	j := &Jobs{g: g, ctx: ctx, cancel: cancel, poll: poll, subs: map[string][]chan struct{}{}, now: time.Now}
+	j.lease = newLeasing(j)
+	return j
 }
 
 // OnFinish registers fn to be called, in the job's goroutine, each time a
@@ -93,7 +100,7 @@ func indexKey(driver, provider, target string) string {
 func (j *Jobs) start(ctx context.Context, sess *Session, kind string, img model.Image, meta JobMeta) (model.Job, error) {
 	now := j.now().UTC()
 	job := model.Job{
-		ID: uuid.NewString(), Kind: kind, Driver: sess.Target.Driver, Provider: sess.Target.Provider,
+		ID: meta.jobID(), Kind: kind, Driver: sess.Target.Driver, Provider: sess.Target.Provider,
 		Target: img.ID, Caller: sess.identity, State: model.JobRunning, Created: now, Updated: now,
 		Params: meta.Params,
 	}
@@ -107,6 +114,13 @@ func (j *Jobs) start(ctx context.Context, sess *Session, kind string, img model.
 		j.settle(&job, img)
 	}
 	rec := jobRecord{Job: job, Creds: sealed}
+	if !terminal && j.lease != nil {
+		if rec.Epoch, err = j.lease.acquire(ctx, job.ID); err != nil {
+			return model.Job{}, model.Wrap(model.Internal, err, "leasing job")
+		}
+		rec.Job.Log = append(rec.Job.Log, model.JobLogEntry{Time: now, Message: fmt.Sprintf("followed by replica %s (lease %d)", j.g.replica, rec.Epoch)})
+		job = rec.Job
+	}
 	if err := j.g.store.Update(ctx, func(tx store.Tx) error {
 		b, err := json.Marshal(rec)
 		if err != nil {
@@ -117,6 +131,10 @@ func (j *Jobs) start(ctx context.Context, sess *Session, kind string, img model.
 		}
 		return tx.Put(nsJobIndex, indexKey(job.Driver, job.Provider, job.Target), []byte(job.ID))
 	}); err != nil {
+		if rec.Epoch != 0 {
+			// claimable again: a claimer that finds no job finishes it
+			j.lease.l.Release(context.WithoutCancel(ctx), nsJobs, job.ID, j.g.replica)
+		}
 		return model.Job{}, model.Wrap(model.Internal, err, "recording job")
 	}
 	if terminal {
@@ -154,15 +172,19 @@ func (j *Jobs) follow(rec jobRecord) {
 	j.wg.Add(1)
 	go func() {
 		defer j.wg.Done()
-		j.run(rec)
+		ctx, done := j.lease.hold(j.ctx, rec)
+		defer done()
+		j.run(ctx, rec)
 	}()
 }
 
 // run polls the job's image until it is terminal, the job is too old, or
-// the runner closes (the job then resumes at the next start).
-func (j *Jobs) run(rec jobRecord) {
+// ctx ends: the runner closes (the job then resumes at the next start) or
+// the job's lease passed to another replica. It stops as soon as a write of
+// the job is fenced off (persist).
+func (j *Jobs) run(ctx context.Context, rec jobRecord) {
 	if fn, ok := taskFor(rec.Job.Kind); ok {
-		j.runTask(rec, fn) // a task job (tasks.go)
+		j.runTask(ctx, rec, fn) // a task job (tasks.go)
 		return
 	}
 	job := rec.Job
@@ -170,20 +192,22 @@ func (j *Jobs) run(rec jobRecord) {
 	creds, err := j.g.secrets.Open(rec.Creds)
 	if err != nil {
 		j.fail(&job, "cannot resume: "+err.Error())
-		j.save(job, rec.Creds)
+		if j.save(job, rec.Creds, rec.Epoch) {
+			j.finished(job)
+		}
 		return
 	}
 	wait := j.poll
 	lastErr, last, unseen := "", "", false
 	for {
 		select {
-		case <-j.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, maxPoll)
 		job.Attempts++
-		img, err := j.poll1(job, creds, last)
+		img, err := j.poll1(ctx, job, creds, last)
 		if err == nil {
 			last = img.State
 		}
@@ -194,27 +218,34 @@ func (j *Jobs) run(rec jobRecord) {
 			if !unseen {
 				unseen = true
 				job.Log = append(job.Log, model.JobLogEntry{Time: j.now().UTC(), Message: fmt.Sprintf("image %s is not visible in the cloud yet; still polling", job.Target)})
-				j.save(job, rec.Creds)
+				if !j.save(job, rec.Creds, rec.Epoch) {
+					return
+				}
 			}
 		case code == model.NotFound:
 			j.fail(&job, fmt.Sprintf("image %s disappeared", job.Target))
 		case code == model.Unauthenticated || code == model.PermissionDenied:
 			j.fail(&job, "the cloud refused the job's credentials: "+model.MessageOf(err))
-		case code == model.Canceled && j.ctx.Err() != nil:
+		case code == model.Canceled && ctx.Err() != nil:
 			return
 		case err != nil:
 			if msg := model.MessageOf(err); msg != lastErr {
 				lastErr = msg
 				job.Log = append(job.Log, model.JobLogEntry{Time: j.now().UTC(), Message: "poll failed, retrying: " + msg})
 				log.Warn("job poll failed", "err", err)
-				j.save(job, rec.Creds)
+				if !j.save(job, rec.Creds, rec.Epoch) {
+					return
+				}
 			}
 		}
 		if !job.Terminal() && j.now().Sub(job.Created) > maxJobAge {
 			j.fail(&job, fmt.Sprintf("gave up after %v", maxJobAge))
 		}
 		if job.Terminal() {
-			j.save(job, rec.Creds)
+			if !j.save(job, rec.Creds, rec.Epoch) {
+				log.Info("job finished elsewhere: not recording it again")
+				return
+			}
 			log.Info("job finished", "state", job.State, "error", job.Error, "polls", job.Attempts)
 			j.finished(job)
 			return
@@ -222,8 +253,8 @@ func (j *Jobs) run(rec jobRecord) {
 	}
 }
 
-func (j *Jobs) poll1(job model.Job, creds model.Credentials, last string) (model.Image, error) {
-	ctx, cancel := context.WithTimeout(j.ctx, time.Minute)
+func (j *Jobs) poll1(ctx context.Context, job model.Job, creds model.Credentials, last string) (model.Image, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	sess, err := j.g.Open(ctx, Target{Driver: job.Driver, Provider: job.Provider}, creds)
 	if err != nil {
@@ -240,19 +271,19 @@ func (j *Jobs) grace(provider string) time.Duration {
 	return defaultNotFoundGrace
 }
 
-func (j *Jobs) save(job model.Job, creds []byte) {
-	if job.Terminal() {
-		creds = nil // no longer needed: do not keep them
-	}
-	b, err := json.Marshal(jobRecord{Job: job, Creds: creds})
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		err = store.Put(ctx, j.g.store, nsJobs, job.ID, b)
-	}
+// save records job as the follower of lease epoch epoch, and reports
+// whether the follower may go on: false when the write was fenced off (the
+// job is terminal already, or another replica follows it; see persist).
+// A failed write is logged and the follower goes on.
+func (j *Jobs) save(job model.Job, creds []byte, epoch int64) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wrote, err := j.persist(ctx, job, creds, epoch)
 	if err != nil {
 		j.g.log.Error("saving job", "job", job.ID, "err", err)
+		return !job.Terminal()
 	}
+	return wrote
 }
 
 // finished runs the hooks and wakes waiters.
@@ -288,17 +319,26 @@ func (j *Jobs) resume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("resuming jobs: %w", err)
 	}
+	defer j.lease.startClaiming()
 	for _, rec := range recs {
 		if _, ok := j.g.providers[rec.Job.Provider]; !ok {
 			j.fail(&rec.Job, fmt.Sprintf("provider %s is no longer configured", rec.Job.Provider))
-			j.save(rec.Job, nil)
+			j.save(rec.Job, nil, rec.Epoch)
 			continue
+		}
+		if j.lease != nil {
+			var ok bool
+			if rec, ok, err = j.lease.resumeOne(ctx, rec); err != nil {
+				return fmt.Errorf("resuming job %s: %w", rec.Job.ID, err)
+			} else if !ok {
+				continue // a live replica follows it
+			}
 		}
 		rec.Job.Log = append(rec.Job.Log, model.JobLogEntry{Time: j.now().UTC(), Message: "resumed after a restart"})
 		j.g.log.Info("resuming job", "job", rec.Job.ID, "kind", rec.Job.Kind, "image", rec.Job.Target)
 		j.follow(rec)
 	}
-	return nil
+	return j.reconcileIntents(ctx) // creates the gateway did not see finish: intents.go
 }
 
 // Get returns a job, or model.NotFound.

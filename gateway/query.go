@@ -295,6 +295,7 @@ func allMatch(q model.ImageQuery) bool {
 // id) and page. Bad sort, limit or cursor values are InvalidArgument
 // naming the parameter.
 func (s *Session) QueryImages(ctx context.Context, q model.ImageQuery, o model.ListOptions) (ImagePage, error) {
+	defer s.cloudCall(&ctx, "ListImages")() // request_timeout and trace: deadline.go
 	var snap *snapshot
 	warn := ""
 	if q.OwnerID == "self" {

@@ -96,6 +96,7 @@ func (s *Session) Unsupported(capability string) error {
 // CheckCredentials asks the cloud whether the session's credentials are
 // good: through the driver's CredentialChecker, else by listing images.
 func (s *Session) CheckCredentials(ctx context.Context) error {
+	defer s.cloudCall(&ctx, "CheckCredentials")() // request_timeout and trace: deadline.go
 	if c, ok := s.d.(drivers.CredentialChecker); ok {
 		return classify(c.CheckCredentials(ctx))
 	}
@@ -111,6 +112,7 @@ func (s *Session) CheckCredentials(ctx context.Context) error {
 // identity the session acts as, where the driver can tell (see
 // drivers.Driver.ListImages); the catalog answers it by asking the driver.
 func (s *Session) ListImages(ctx context.Context, q model.ImageQuery) (Listing, error) {
+	defer s.cloudCall(&ctx, "ListImages")() // request_timeout and trace: deadline.go
 	if q.OwnerID == "self" {
 		imgs, err := s.d.ListImages(ctx, q)
 		if err != nil {
@@ -181,11 +183,11 @@ func (s *Session) ResolveImage(ctx context.Context, scheme Scheme, id string) (s
 	if n, ok, err := recordedID(ctx, s.g.store, scheme, s.Target.Driver, s.Target.Provider, KindImages, id); err != nil || ok {
 		return n, err
 	}
-	l, err := s.ListImages(ctx, model.ImageQuery{})
+	snap, _, err := s.g.catalog.images(ctx, s, "")
 	if err != nil {
 		return "", err
 	}
-	if n, ok := s.g.catalog.schemeIDs(s, l.snap, scheme).rev[id]; ok {
+	if n, ok := s.g.catalog.schemeIDs(s, snap, scheme).rev[id]; ok {
 		return n, nil
 	}
 	if scheme.passThrough(id) {
@@ -199,6 +201,7 @@ func (s *Session) ResolveImage(ctx context.Context, scheme Scheme, id string) (s
 // times a second per entry, and an id the cloud does not know is answered
 // NotFound without asking again for a few seconds.
 func (s *Session) GetImage(ctx context.Context, id string) (model.Image, error) {
+	defer s.cloudCall(&ctx, "GetImage")() // request_timeout and trace: deadline.go
 	img, found, err := s.g.catalog.cached(s, id, false)
 	if found || err != nil {
 		return img, err
@@ -221,6 +224,7 @@ func (s *Session) GetImage(ctx context.Context, id string) (model.Image, error) 
 // pollImage asks the driver for an image's state (never the catalog) and
 // lays the answer over the catalog: what the job runner calls.
 func (s *Session) pollImage(ctx context.Context, id string, last string) (model.Image, error) {
+	defer s.cloudCall(&ctx, "GetImage")() // request_timeout and trace: deadline.go
 	img, err := s.d.GetImage(ctx, id)
 	if err != nil {
 		return model.Image{}, classify(err)
@@ -279,22 +283,32 @@ func (s *Session) recordNew(ctx context.Context, img model.Image, name, desc str
 // follows it to a terminal state. The image is in the catalog at once
 // (normally PENDING), with meta.Meta's overlay.
 func (s *Session) CreateImage(ctx context.Context, req model.CreateImage, meta JobMeta) (model.Image, model.Job, error) {
+	defer s.cloudCall(&ctx, "CreateImage")() // request_timeout and trace: deadline.go
 	if err := metaFor(nil, meta.Meta); err != nil {
+		return model.Image{}, model.Job{}, err
+	}
+	// Record the create before the cloud call (intents.go).
+	req, meta, err := s.intend(ctx, req, meta)
+	if err != nil {
 		return model.Image{}, model.Job{}, err
 	}
 	img, err := s.d.CreateImage(ctx, req)
 	if err != nil {
+		s.g.jobs.settleIntent(meta, classify(err)) // intents.go
 		return model.Image{}, model.Job{}, classify(err)
 	}
 	if img, err = s.recordNew(ctx, img, req.Name, req.Description, nil, meta.Meta); err != nil {
+		s.g.jobs.settleIntent(meta, err) // intents.go
 		return img, model.Job{}, err
 	}
 	job, err := s.g.jobs.start(ctx, s, model.JobCreateImage, img, meta)
+	s.g.jobs.settleIntent(meta, err) // intents.go
 	return img, job, err
 }
 
 // DeleteImage deletes an image and its overlay; no list shows it after.
 func (s *Session) DeleteImage(ctx context.Context, id string) error {
+	defer s.cloudCall(&ctx, "DeleteImage")() // request_timeout and trace: deadline.go
 	if err := s.d.DeleteImage(ctx, id); err != nil {
 		return classify(err)
 	}
@@ -319,6 +333,7 @@ func (s *Session) UpdateImage(ctx context.Context, id string, u model.ImageUpdat
 // UpdateImageMeta is UpdateImage that also changes the image's overlay
 // with fn (validated before anything is written).
 func (s *Session) UpdateImageMeta(ctx context.Context, id string, u model.ImageUpdate, fn func(*model.ImageMeta)) (model.Image, error) {
+	defer s.cloudCall(&ctx, "UpdateImage")() // request_timeout and trace: deadline.go
 	img, err := s.GetImage(ctx, id)
 	if err != nil {
 		return model.Image{}, err
@@ -368,6 +383,7 @@ func (s *Session) UpdateImageMeta(ctx context.Context, id string, u model.ImageU
 	if err != nil {
 		return model.Image{}, err
 	}
+	defer s.g.catalog.publish(ctx, s.Target.Provider, opPut, id) // coherence.go
 	if native {
 		return s.g.catalog.upsert(ctx, s, img, false), nil
 	}
@@ -382,6 +398,7 @@ func (s *Session) UpdateImageMeta(ctx context.Context, id string, u model.ImageU
 // job, or returns model.Unimplemented. The clone inherits the source's
 // overlay, changed by meta.Meta.
 func (s *Session) CloneImage(ctx context.Context, req model.CloneImage, meta JobMeta) (model.Image, model.Job, error) {
+	defer s.cloudCall(&ctx, "CloneImage")() // request_timeout and trace: deadline.go
 	c, ok := s.d.(drivers.ImageCloner)
 	if !ok {
 		return model.Image{}, model.Job{}, s.Unsupported(CapCloneImage)
@@ -409,6 +426,7 @@ func (s *Session) CloneImage(ctx context.Context, req model.CloneImage, meta Job
 // model.Unimplemented. The copy inherits the source's overlay, changed by
 // meta.Meta.
 func (s *Session) CopyImage(ctx context.Context, sourceProvider, imageID, name, desc string, meta JobMeta) (model.Image, model.Job, error) {
+	defer s.cloudCall(&ctx, "CopyImage")() // request_timeout and trace: deadline.go
 	c, ok := s.d.(drivers.ImageCopier)
 	if !ok {
 		return model.Image{}, model.Job{}, s.Unsupported(CapCopyImage)
@@ -439,6 +457,7 @@ func (s *Session) CopyImage(ctx context.Context, sourceProvider, imageID, name, 
 // has one, else to the gateway's export directory (export_dir) as a
 // placeholder disk file and req.Manifest, else model.Unimplemented.
 func (s *Session) ExportImage(ctx context.Context, id string, req model.ExportRequest) (model.ExportResult, error) {
+	defer s.cloudCall(&ctx, "ExportImage")() // request_timeout and trace: deadline.go
 	if e, ok := s.d.(drivers.ImageExporter); ok {
 		res, err := e.ExportImage(ctx, id, req)
 		return res, classify(err)
@@ -457,6 +476,7 @@ func (s *Session) ExportImage(ctx context.Context, id string, req model.ExportRe
 // non-empty architecture keeps the profiles whose architecture property
 // allows it. The slice is the caller's; the profiles are shared.
 func (s *Session) ListHardwareProfiles(ctx context.Context, architecture string) ([]model.HardwareProfile, error) {
+	defer s.cloudCall(&ctx, "ListHardwareProfiles")() // request_timeout and trace: deadline.go
 	hps, _, err := s.HardwareProfiles(ctx)
 	if err != nil {
 		return nil, err
@@ -474,8 +494,9 @@ func (s *Session) ListHardwareProfiles(ctx context.Context, architecture string)
 // (read-only), and a stamp that changes whenever they do (0 when the
 // catalog is off), for answers keyed by what they were made from.
 func (s *Session) HardwareProfiles(ctx context.Context) ([]model.HardwareProfile, uint64, error) {
+	defer s.cloudCall(&ctx, "ListHardwareProfiles")() // request_timeout and trace: deadline.go
 	e := s.g.catalog.lookup(s.keyFor(""), true)
-	v, err := e.profiles.load(ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
+	v, err := e.profiles.load(ctx, s.g.catalog.ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
 		hps, err := s.d.ListHardwareProfiles(ctx)
 		if err != nil {
 			return nil, classify(err)
@@ -513,12 +534,13 @@ func (s *Session) GetHardwareProfile(ctx context.Context, id string) (model.Hard
 
 // ListRealms lists realms from the catalog, or returns model.Unimplemented.
 func (s *Session) ListRealms(ctx context.Context) ([]model.Realm, error) {
+	defer s.cloudCall(&ctx, "ListRealms")() // request_timeout and trace: deadline.go
 	r, ok := s.d.(drivers.RealmLister)
 	if !ok {
 		return nil, s.Unsupported(CapRealms)
 	}
 	e := s.g.catalog.lookup(s.keyFor(""), true)
-	v, err := e.realms.load(ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
+	v, err := e.realms.load(ctx, s.g.catalog.ctx, s.g.catalog.now(), s.pe.catalog, func(ctx context.Context) (any, error) {
 		out, err := r.ListRealms(ctx)
 		if err != nil {
 			return nil, classify(err)
@@ -536,6 +558,7 @@ func (s *Session) ListRealms(ctx context.Context) ([]model.Realm, error) {
 
 // GetRealm returns one realm, or model.Unimplemented.
 func (s *Session) GetRealm(ctx context.Context, id string) (model.Realm, error) {
+	defer s.cloudCall(&ctx, "GetRealm")() // request_timeout and trace: deadline.go
 	r, ok := s.d.(drivers.RealmLister)
 	if !ok {
 		return model.Realm{}, s.Unsupported(CapRealms)
@@ -546,6 +569,7 @@ func (s *Session) GetRealm(ctx context.Context, id string) (model.Realm, error) 
 
 // ListInstances lists instances, or returns model.Unimplemented.
 func (s *Session) ListInstances(ctx context.Context) ([]model.Instance, error) {
+	defer s.cloudCall(&ctx, "ListInstances")() // request_timeout and trace: deadline.go
 	il, ok := s.d.(drivers.InstanceLister)
 	if !ok {
 		return nil, s.Unsupported(CapInstances)
@@ -556,6 +580,7 @@ func (s *Session) ListInstances(ctx context.Context) ([]model.Instance, error) {
 
 // GetInstance returns one instance, or model.Unimplemented.
 func (s *Session) GetInstance(ctx context.Context, id string) (model.Instance, error) {
+	defer s.cloudCall(&ctx, "GetInstance")() // request_timeout and trace: deadline.go
 	il, ok := s.d.(drivers.InstanceLister)
 	if !ok {
 		return model.Instance{}, s.Unsupported(CapInstances)

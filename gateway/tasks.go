@@ -94,39 +94,52 @@ func (s *Session) StartTask(ctx context.Context, spec TaskSpec) (model.Job, erro
 		return model.Job{}, model.Wrap(model.Internal, err, "sealing job credentials")
 	}
 	rec := jobRecord{Job: job, Creds: sealed}
+	if j.lease != nil {
+		if rec.Epoch, err = j.lease.acquire(ctx, job.ID); err != nil {
+			return model.Job{}, model.Wrap(model.Internal, err, "leasing job")
+		}
+		rec.Job.Log = append(rec.Job.Log, model.JobLogEntry{Time: now, Message: fmt.Sprintf("followed by replica %s (lease %d)", j.g.replica, rec.Epoch)})
+		job = rec.Job
+	}
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return model.Job{}, model.Wrap(model.Internal, err, "recording job")
 	}
 	if err := j.g.store.Update(ctx, func(tx store.Tx) error { return tx.Insert(nsJobs, job.ID, b) }); err != nil {
+		if rec.Epoch != 0 {
+			j.lease.l.Release(context.WithoutCancel(ctx), nsJobs, job.ID, j.g.replica)
+		}
 		return model.Job{}, model.Wrap(model.Internal, err, "recording job")
 	}
 	j.follow(rec)
 	return job, nil
 }
 
-// runTask runs a task job's steps until it is terminal, too old, or the
-// runner closes (it then resumes at the next start).
-func (j *Jobs) runTask(rec jobRecord, fn TaskFunc) {
+// runTask runs a task job's steps until it is terminal, too old, or ctx
+// ends (the runner closes, and the job resumes at the next start, or its
+// lease passed to another replica). Every save is fenced by the job's
+// lease epoch, as run's are: a fenced-off follower stops.
+func (j *Jobs) runTask(ctx context.Context, rec jobRecord, fn TaskFunc) {
 	job := rec.Job
 	log := j.g.log.With("job", job.ID, "kind", job.Kind, "driver", job.Driver, "provider", job.Provider)
 	creds, err := j.g.secrets.Open(rec.Creds)
 	if err != nil {
 		j.fail(&job, "cannot resume: "+err.Error())
-		j.save(job, rec.Creds)
-		j.finished(job)
+		if j.save(job, rec.Creds, rec.Epoch) {
+			j.finished(job)
+		}
 		return
 	}
 	wait, lastErr := j.poll, ""
 	for {
 		select {
-		case <-j.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, maxPoll)
 		job.Attempts++
-		done, err := j.step(&job, creds, fn)
+		done, err := j.step(ctx, &job, creds, fn)
 		switch code := model.CodeOf(err); {
 		case err == nil && done:
 			now := j.now().UTC()
@@ -134,15 +147,19 @@ func (j *Jobs) runTask(rec jobRecord, fn TaskFunc) {
 			job.Log = append(job.Log, model.JobLogEntry{Time: now, Message: "completed"})
 		case err == nil:
 			job.Updated = j.now().UTC()
-			j.save(job, rec.Creds)
-		case code == model.Canceled && j.ctx.Err() != nil:
+			if !j.save(job, rec.Creds, rec.Epoch) {
+				return
+			}
+		case code == model.Canceled && ctx.Err() != nil:
 			return
 		case code == model.Unavailable || code == model.DeadlineExceeded || code == model.ResourceExhausted:
 			if msg := model.MessageOf(err); msg != lastErr {
 				lastErr = msg
 				job.Log = append(job.Log, model.JobLogEntry{Time: j.now().UTC(), Message: "step failed, retrying: " + msg})
 				log.Warn("job step failed", "err", err)
-				j.save(job, rec.Creds)
+				if !j.save(job, rec.Creds, rec.Epoch) {
+					return
+				}
 			}
 		default:
 			j.fail(&job, model.MessageOf(err))
@@ -151,7 +168,10 @@ func (j *Jobs) runTask(rec jobRecord, fn TaskFunc) {
 			j.fail(&job, fmt.Sprintf("gave up after %v", maxJobAge))
 		}
 		if job.Terminal() {
-			j.save(job, rec.Creds)
+			if !j.save(job, rec.Creds, rec.Epoch) {
+				log.Info("job finished elsewhere: not recording it again")
+				return
+			}
 			log.Info("job finished", "state", job.State, "error", job.Error, "steps", job.Attempts)
 			j.finished(job)
 			return
@@ -159,8 +179,8 @@ func (j *Jobs) runTask(rec jobRecord, fn TaskFunc) {
 	}
 }
 
-func (j *Jobs) step(job *model.Job, creds model.Credentials, fn TaskFunc) (bool, error) {
-	ctx, cancel := context.WithTimeout(j.ctx, time.Minute)
+func (j *Jobs) step(ctx context.Context, job *model.Job, creds model.Credentials, fn TaskFunc) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	sess, err := j.g.Open(ctx, Target{Driver: job.Driver, Provider: job.Provider}, creds)
 	if err != nil {

@@ -80,6 +80,11 @@ type CreateImage struct {
 	// Options are driver-specific switches from the request, for example
 	// "mark_as_template" (vsphere) or "no_reboot" (ec2).
 	Options map[string]string
+	// Token is the gateway's id for this create (the job that will follow
+	// it). A driver that can keeps it with the new image (EC2: the tag
+	// imagegw:job) so that, after the gateway died mid-create,
+	// drivers.CreateFinder finds what was made.
+	Token string
 }
 
 // ImageUpdate changes an image's mutable fields; nil fields stay as they are.

@@ -132,7 +132,7 @@ func MatchPattern(pattern, s string) bool {
 		}
 		s = s[i+len(p):]
 	}
-	return strings.HasSuffix(s, last)
+	return len(s) >= len(last) && strings.HasSuffix(s, last)
 }
 
 // Sort fields of an image list.

@@ -49,7 +49,17 @@ type ProviderConfig struct {
 	Name     string
 	Driver   string
 	Settings map[string]any
+	// RequestTimeout bounds one request's cloud work through this provider,
+	// the SDK's retries included (the gateway-level key request_timeout;
+	// zero means the gateway's default). It is not a driver setting.
+	RequestTimeout time.Duration
+	// Origin says where the configuration set each key ("imagegw.yaml line
+	// 7"), for error messages; nil when unknown.
+	Origin map[string]string
 }
+
+// Where returns where key was set ("imagegw.yaml line 7"), or "".
+func (p ProviderConfig) Where(key string) string { return p.Origin[key] }
 
 // Setting returns the string value of a driver key, or "".
 func (p ProviderConfig) Setting(key string) string {

@@ -200,23 +200,7 @@ func (x *XML) Err() error { return x.err }
 // JSONList streams {"<name>":[item,item,...]} to w, encoding one item at a
 // time so that memory does not grow with the list.
 func JSONList[T any](w io.Writer, name string, items []T, conv func(T) any) error {
-	bw := bufio.NewWriterSize(w, 32<<10)
-	key, _ := json.Marshal(name)
-	bw.WriteString(`{`)
-	bw.Write(key)
-	bw.WriteString(`:[`)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	for i, it := range items {
-		if i > 0 {
-			bw.WriteString(",")
-		}
-		if err := enc.Encode(conv(it)); err != nil {
-			return err
-		}
-	}
-	bw.WriteString("]}\n")
-	return bw.Flush()
+	return JSONPage(w, name, len(items), func(i int) any { return conv(items[i]) }, "")
 }
 
 // JSONPage streams {"<name>":[item(0),...,item(n-1)]} to w like JSONList,

@@ -2,7 +2,9 @@
 // job needs to follow its cloud after a restart, and CloudAPI accounts'
 // credentials) so that they never lie in the store in clear. The key lives
 // beside the store in the data directory, as secret.key (mode 0600): back it
-// up with the database, or the sealed credentials cannot be opened.
+// up with the database, or the sealed credentials cannot be opened. The key
+// is created exclusively and durably, so processes starting at once on a
+// fresh directory all use the one key that won.
 package secrets
 
 import (
@@ -52,23 +54,61 @@ func Load(dataDir string) (*Box, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	// O_EXCL: of two processes creating the key at once, one wins and the
-	// other reads the winner's key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
+	won, err := createKey(dataDir, path, key)
+	if err != nil {
+		return nil, err
+	}
+	if !won { // another process made the key first: use its key
 		return Load(dataDir)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("secrets: writing key: %w", err)
-	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("secrets: writing key: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("secrets: writing key: %w", err)
-	}
 	return newBox(key)
+}
+
+// createKey makes the key file exclusively and durably: the key is written
+// to a private temporary file and synced, then hard-linked to its name,
+// which fails if the name exists, so a reader never sees a partial key and
+// of processes racing on a fresh directory exactly one wins. The directory
+// is synced so that the name survives a crash. won is false when another
+// process's key was there first.
+func createKey(dataDir, path string, key []byte) (won bool, err error) {
+	tmp, err := os.CreateTemp(dataDir, "."+KeyFile+".tmp-*") // mode 0600
+	if err != nil {
+		return false, fmt.Errorf("secrets: writing key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, fmt.Errorf("secrets: writing key: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("secrets: writing key: %w", err)
+	}
+	if err := syncDir(dataDir); err != nil {
+		return false, fmt.Errorf("secrets: writing key: %w", err)
+	}
+	return true, nil
+}
+
+// syncDir flushes a directory's entries to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func newBox(key []byte) (*Box, error) {

@@ -2,8 +2,12 @@ package secrets_test
 
 import (
 	"bytes"
+	"encoding/hex"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/imagegw/imagegw/model"
@@ -48,5 +52,72 @@ func TestSealOpen(t *testing.T) {
 	}
 	if _, err := secrets.Load(dir); err == nil {
 		t.Errorf("a short key file was accepted")
+	}
+}
+
+// TestLoadConcurrentProcesses starts three processes on one fresh data
+// directory at once, twelve times: each must load the same key (none may
+// read a key half written, "not a 32-byte key").
+func TestLoadConcurrentProcesses(t *testing.T) {
+	if dir := os.Getenv("IMAGEGW_SECRETS_CHILD"); dir != "" {
+		b, err := secrets.Load(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		sealed, err := b.Seal(model.Credentials{User: "u", Password: "p"})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		fmt.Print(hex.EncodeToString(sealed))
+		os.Exit(0)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds, procs = 12, 3
+	for round := range rounds {
+		dir := filepath.Join(t.TempDir(), "data")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		outs := make([][]byte, procs)
+		errs := make([]error, procs)
+		var wg sync.WaitGroup
+		for i := range procs {
+			wg.Go(func() {
+				cmd := exec.Command(exe, "-test.run=^TestLoadConcurrentProcesses$")
+				cmd.Env = append(os.Environ(), "IMAGEGW_SECRETS_CHILD="+dir)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				outs[i], errs[i] = cmd.Output()
+				if errs[i] != nil {
+					errs[i] = fmt.Errorf("%w: %s", errs[i], stderr.Bytes())
+				}
+			})
+		}
+		wg.Wait()
+		b, err := secrets.Load(dir)
+		if err != nil {
+			t.Fatalf("round %d: loading the key after: %v", round, err)
+		}
+		for i := range procs {
+			if errs[i] != nil {
+				t.Fatalf("round %d: process %d: %v", round, i, errs[i])
+			}
+			sealed, err := hex.DecodeString(string(outs[i]))
+			if err != nil {
+				t.Fatalf("round %d: process %d printed %q", round, i, outs[i])
+			}
+			if c, err := b.Open(sealed); err != nil || c.User != "u" {
+				t.Fatalf("round %d: process %d used another key: %v", round, i, err)
+			}
+		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 1 {
+			t.Fatalf("round %d: data directory holds %v, want only %s", round, entries, secrets.KeyFile)
+		}
 	}
 }

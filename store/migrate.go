@@ -90,8 +90,25 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// inTx runs fn in a transaction on db, committing if it returns nil.
+// inTx runs fn in a transaction on db, committing if it returns nil. A
+// BEGIN that finds the database busy is retried for a while: on a new file,
+// another process switching it to WAL (a pragma of its connection's open)
+// can make BEGIN IMMEDIATE fail at once, without waiting out busy_timeout.
 func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	for try := 0; ; try++ {
+		err := inTx1(ctx, db, fn)
+		if try >= 50 || model.CodeOf(err) != model.Unavailable || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func inTx1(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return dbError(ctx, err, "begin migration")

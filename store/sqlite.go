@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -38,6 +39,8 @@ var ErrClosed = errors.New("store: closed")
 type options struct {
 	// synchronous is the PRAGMA synchronous value; empty means FULL.
 	synchronous string
+	// log receives what Open changed on disk; nil discards it.
+	log *slog.Logger
 }
 
 // sqliteStore is the SQLite Store: one writer connection, through which
@@ -59,8 +62,25 @@ type sqliteStore struct {
 //
 // The database runs in WAL mode with synchronous=FULL: when Update returns
 // nil its writes are on disk and survive a process kill or a power loss.
-func Open(ctx context.Context, path string) (Store, error) {
-	return open(ctx, path, options{})
+//
+// A database file (or its -wal and -shm files) readable by others, as
+// `sqlite3 .backup` or a copy restores it, is tightened to 0600 on open, and
+// the change is logged through WithLogger's logger.
+func Open(ctx context.Context, path string, opts ...Option) (Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return open(ctx, path, o)
+}
+
+// Option tunes Open.
+type Option func(*options)
+
+// WithLogger gives Open a logger for what it changes on disk (a database
+// file's mode it tightened).
+func WithLogger(log *slog.Logger) Option {
+	return func(o *options) { o.log = log }
 }
 
 func open(ctx context.Context, path string, o options) (Store, error) {
@@ -82,6 +102,9 @@ func open(ctx context.Context, path string, o options) (Store, error) {
 	}
 	if err := f.Close(); err != nil {
 		return nil, model.Wrap(model.FailedPrecondition, err, "store: open %s", abs)
+	}
+	if err := tighten(abs, o.log); err != nil {
+		return nil, err
 	}
 	if o.synchronous == "" {
 		o.synchronous = "FULL"
@@ -129,6 +152,32 @@ func open(ctx context.Context, path string, o options) (Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// tighten makes the database file and its -wal and -shm files private
+// (0600) if a restore or a copy left them readable by others, and logs each
+// change: they hold accounts and sealed credentials.
+func tighten(abs string, log *slog.Logger) error {
+	for _, p := range []string{abs, abs + "-wal", abs + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return model.Wrap(model.FailedPrecondition, err, "store: open %s", p)
+		}
+		if fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+			return model.Wrap(model.FailedPrecondition, err, "store: %s is readable by others and cannot be made private", p)
+		}
+		if log != nil {
+			log.Warn("store: database file was readable by others; made it private", "path", p,
+				"was", fmt.Sprintf("%#o", fi.Mode().Perm()), "now", fmt.Sprintf("%#o", fi.Mode().Perm()&0o700))
+		}
+	}
+	return nil
 }
 
 // dsn builds the modernc.org/sqlite data source name for the file at abs.

@@ -1,5 +1,7 @@
 // Package apitest starts the whole gateway, every front over a real store,
 // in-process on a loopback port, for end-to-end tests of fronts and drivers.
+// Its /metrics counts requests, jobs and cloud calls, as `imagegw serve`'s
+// does.
 package apitest
 
 import (
@@ -9,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imagegw/imagegw/api/server"
 	"github.com/imagegw/imagegw/gateway"
@@ -37,21 +41,35 @@ func NewServer(t testing.TB, cfg gateway.Config) *Server {
 // gateway on the same state.
 func NewServerIn(t testing.TB, cfg gateway.Config, dir string) *Server {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dir, "imagegw.db"))
-	if err != nil {
-		t.Fatalf("apitest: opening store: %v", err)
-	}
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("IMAGEGW_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: dir})
+	return newServer(t, cfg, dir, log)
+}
+
+// NewServerLogged is NewServer with the gateway's and the server's logs
+// going to log, for tests of what is logged.
+func NewServerLogged(t testing.TB, cfg gateway.Config, log *slog.Logger) *Server {
+	t.Helper()
+	return newServer(t, cfg, t.TempDir(), log)
+}
+
+func newServer(t testing.TB, cfg gateway.Config, dir string, log *slog.Logger) *Server {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(dir, "imagegw.db"), store.WithLogger(log))
+	if err != nil {
+		t.Fatalf("apitest: opening store: %v", err)
+	}
+	m := server.NewMetrics(prometheus.NewRegistry())
+	gw, err := gateway.New(ctx, cfg, gateway.Options{Store: st, Logger: log, DataDir: dir, WrapDriver: m.WrapDriver, CatalogEvent: m.CatalogEvent})
 	if err != nil {
 		st.Close()
 		t.Fatalf("apitest: starting gateway: %v", err)
 	}
-	hs := httptest.NewServer(server.New(gw, server.Options{Logger: log}))
+	m.WatchJobs(server.JobCounter(gw))
+	hs := httptest.NewServer(server.New(gw, server.Options{Logger: log, Metrics: m}))
 	s := &Server{URL: hs.URL, Gateway: gw, Store: st, DataDir: dir, http: hs}
 	t.Cleanup(s.Close)
 	return s

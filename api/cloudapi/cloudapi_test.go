@@ -542,6 +542,31 @@ func TestBodies(t *testing.T) {
 	want(t, a.do("POST", path, []byte("{not json")), 400, "InvalidContent")
 	want(t, a.do("POST", path, []byte(`{"version":"1"}`), "Content-MD5", "AAAAAAAAAAAAAAAAAAAAAA=="), 400, "BadDigest")
 	want(t, a.do("POST", path, []byte(`{"version":"1"}`), "Content-Type", "text/xml"), 415, "UnsupportedMediaType")
+	// A body of the wrong shape, or JSON under another media type, says what
+	// was expected.
+	for _, tc := range []struct {
+		body        string
+		ctype       string
+		status      int
+		code, inMsg string
+	}{
+		{`[{"version":"1"}]`, "application/json", 400, "InvalidContent", "must be a JSON object of inputs, such as {\\\"name\\\": \\\"my-image\\\"}, not an array"},
+		{`"1"`, "application/json", 400, "InvalidContent", "not a string"},
+		{`3`, "", 400, "InvalidContent", "not a number"},
+		{`{"version":"1"}`, "application/x-www-form-urlencoded", 415, "UnsupportedMediaType", "looks like JSON but Content-Type is application/x-www-form-urlencoded"},
+		{`{"version":"1"}`, "text/plain", 415, "UnsupportedMediaType", "send Content-Type: application/json"},
+	} {
+		var r resp
+		if tc.ctype == "" {
+			r = a.do("POST", path, []byte(tc.body))
+		} else {
+			r = a.do("POST", path, []byte(tc.body), "Content-Type", tc.ctype)
+		}
+		want(t, r, tc.status, tc.code)
+		if !strings.Contains(string(r.body), tc.inMsg) {
+			t.Errorf("%s as %q: %s, want %q", tc.body, tc.ctype, r.body, tc.inMsg)
+		}
+	}
 	big := map[string]any{"description": strings.Repeat("x", 100001)}
 	want(t, a.do("POST", path, big), 413, "RequestTooLarge")
 	want(t, a.do("GET", "/alice/nothing/here", nil), 404, "ResourceNotFound")

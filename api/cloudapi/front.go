@@ -75,6 +75,7 @@ type Front struct {
 func Mount(r *mux.Router, gw *gateway.Gateway, log *slog.Logger) server.Front {
 	f := Register(r, gw, Options{Logger: log})
 	return server.Front{
+		Name:     "cloudapi",
 		Owns:     Owns,
 		NotFound: f.NotFound,
 		Panic:    f.Panic,
@@ -85,17 +86,19 @@ func Mount(r *mux.Router, gw *gateway.Gateway, log *slog.Logger) server.Front {
 	}
 }
 
-// reserved are first path segments that belong to other fronts.
+// reserved are first path segments that belong to other fronts; the
+// server's own routes (/metrics, /healthz, /readyz, /version) are
+// server.Reserved.
 var reserved = map[string]bool{"api": true, "v1": true, "v2": true, "": true}
 
 // Owns reports whether a path belongs to the CloudAPI front: any path
-// whose first segment is not another front's.
+// whose first segment is neither another front's nor the server's.
 func Owns(path string) bool {
 	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	if i := strings.IndexByte(first, ';'); i >= 0 {
 		first = first[:i]
 	}
-	return !reserved[first]
+	return !reserved[first] && !server.Reserved(first)
 }
 
 type handler func(*call) error

@@ -261,6 +261,15 @@ func (fl imageFilter) pushdown() model.ImageQuery {
 	case fl.name != "":
 		q.Name = fl.name
 	}
+	if validOS[fl.os] && fl.os != "other" {
+		q.OS = fl.os // "other" is also every OS CloudAPI does not know
+	}
+	if validTypes[fl.typ] && fl.typ != "zvol" {
+		q.Type = fl.typ // "zvol" is also every type CloudAPI does not know
+	}
+	if fl.version != "" && !strings.HasPrefix(fl.version, "~") && fl.version != "1.0.0" {
+		q.Version = fl.version // 1.0.0 is also the version of images without one
+	}
 	return q
 }
 

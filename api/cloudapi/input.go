@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/imagegw/imagegw/api"
 )
 
 // inputs are the query string merged with the body; the body wins.
@@ -58,16 +60,27 @@ func (c *call) readInputs() error {
 	}
 	switch mt {
 	case "application/json":
-		var m map[string]any
+		var v any
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
-		if err := dec.Decode(&m); err != nil {
+		if err := dec.Decode(&v); err != nil {
 			return newErr(http.StatusBadRequest, "InvalidContent", "the body is not a JSON object: "+err.Error())
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			kind := "a number"
+			if _, isNum := v.(json.Number); !isNum {
+				kind = api.JSONKind(v)
+			}
+			return newErr(http.StatusBadRequest, "InvalidContent", `the body must be a JSON object of inputs, such as {"name": "my-image"}, not `+kind)
 		}
 		for k, v := range m {
 			c.in[k] = v
 		}
 	case "application/x-www-form-urlencoded":
+		if msg := api.MislabeledJSON(body, mt); msg != "" {
+			return newErr(http.StatusUnsupportedMediaType, "UnsupportedMediaType", msg)
+		}
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
 			return newErr(http.StatusBadRequest, "InvalidContent", "malformed form body: "+err.Error())
@@ -78,6 +91,9 @@ func (c *call) readInputs() error {
 			}
 		}
 	default:
+		if msg := api.MislabeledJSON(body, mt); msg != "" {
+			return newErr(http.StatusUnsupportedMediaType, "UnsupportedMediaType", msg)
+		}
 		return newErr(http.StatusUnsupportedMediaType, "UnsupportedMediaType", "content type "+mt+" is not supported; send application/json")
 	}
 	return nil

@@ -64,8 +64,8 @@ func TestWildcard(t *testing.T) {
 		{"m1-small", "m1-smallx", false}, {"m*-*e", "m1-large", true}, {"m*-*e", "m1-larg", false},
 		{"a*a", "a", false}, {"a*a", "aa", true}, {"[ab]*", "[ab]x", true}, {"?", "x", false},
 	} {
-		if got := wildcard(tc.pattern, tc.s); got != tc.want {
-			t.Errorf("wildcard(%q, %q) = %v", tc.pattern, tc.s, got)
+		if got := model.MatchPattern(tc.pattern, tc.s); got != tc.want {
+			t.Errorf("MatchPattern(%q, %q) = %v", tc.pattern, tc.s, got)
 		}
 	}
 }
@@ -98,6 +98,8 @@ func TestOwns(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/--ping": true, "/alice/images": true, "/alice;driver=ec2/images": true, "/my": true,
 		"/api": false, "/api/images": false, "/v1/images": false, "/v2/imagetypes": false, "/": false,
+		"/metrics": false, "/healthz": false, "/readyz": false, "/version": false, "/version/images": false,
+		"/metricsman/images": true,
 	} {
 		if Owns(p) != want {
 			t.Errorf("Owns(%q) = %v", p, !want)

@@ -120,27 +120,6 @@ func (c *call) packageFilter() (packageFilter, error) {
 	return fl, nil
 }
 
-// wildcard matches s against a pattern where * is any run of characters.
-func wildcard(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == s
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, mid)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(mid):]
-	}
-	return len(s) >= len(last) && strings.HasSuffix(s, last)
-}
-
 func (fl packageFilter) match(p packageJSON) bool {
 	for k, want := range fl.nums {
 		var got int64
@@ -179,7 +158,7 @@ func (fl packageFilter) match(p packageJSON) bool {
 				got = strconv.FormatBool(*p.FlexibleDisk)
 			}
 		}
-		if !wildcard(want, got) {
+		if !model.MatchPattern(want, got) {
 			return false
 		}
 	}

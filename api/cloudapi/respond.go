@@ -172,7 +172,7 @@ func (c *call) sendEmpty(status int) {
 // fail writes err in the envelope.
 func (c *call) fail(err error) {
 	ae := toAPIError(err)
-	if ae.Status >= 500 {
+	if ae.Status >= 500 && !api.LogCloudError(c.f.log, c.r, ae.Status, err) {
 		c.f.log.Error("cloudapi request failed", "method", c.r.Method, "path", c.r.URL.Path, "code", ae.Code, "err", err)
 	}
 	if ae.RetryAfter > 0 {

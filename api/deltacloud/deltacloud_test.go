@@ -118,6 +118,12 @@ func TestErrors(t *testing.T) {
 		{"realm fault 502", req{path: "/api/realms/502", auth: true}, 502, "BackendError", "", nil},
 		{"realm fault 504", req{path: "/api/realms/504", auth: true}, 504, "GatewayTimeout", "", nil},
 		{"force_auth without credentials", req{path: "/api?force_auth=1"}, 401, "Unauthorized", "", nil},
+		{"force_auth with a trailing slash", req{path: "/api/?force_auth=1"}, 401, "Unauthorized", "", map[string]string{"WWW-Authenticate": `Basic realm="imagegw"`}},
+		{"JSON array body", req{method: "POST", path: "/api/images", headers: map[string]string{"Content-Type": "application/json"}, body: `[{"instance_id":"inst1"}]`, auth: true}, 400, "BadRequest", `the JSON body must be an object of parameters, such as {"name": "my-image"}, not an array`, nil},
+		{"JSON string body", req{method: "POST", path: "/api/images", headers: map[string]string{"Content-Type": "application/json"}, body: `"inst1"`, auth: true}, 400, "BadRequest", "not a string", nil},
+		{"JSON sent as a form", req{method: "POST", path: "/api/images", headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: `{"instance_id":"inst1"}`, auth: true}, 415, "UnsupportedMediaType", "the body looks like JSON but Content-Type is application/x-www-form-urlencoded (what curl -d sends); send Content-Type: application/json", nil},
+		{"JSON without a Content-Type", req{method: "POST", path: "/api/images", body: `{"instance_id":"inst1"}`, auth: true}, 415, "UnsupportedMediaType", "looks like JSON but has no Content-Type", nil},
+		{"JSON sent as text", req{method: "POST", path: "/api/images/img1/clone", headers: map[string]string{"Content-Type": "text/plain"}, body: `{"name":"x"}`, auth: true}, 415, "UnsupportedMediaType", "send Content-Type: application/json", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -299,7 +305,7 @@ func TestImageRepresentation(t *testing.T) {
 	}
 	if img.Href != s.URL+"/api/images/img1" || img.Name != "img1" || img.Description != "Fedora 10" || img.OwnerID != "fedoraproject" ||
 		img.Architecture != "x86_64" || img.State != "AVAILABLE" || img.CreationTime != "Thu Oct 25 14:27:53 CEST 2012" ||
-		len(img.Profiles) != 4 || img.RootType != "transient" || len(img.Actions) != 1 || img.Actions[0].Rel != "destroy_image" || img.Actions[0].Method != "delete" {
+		len(img.Profiles) != 4 || img.RootType != "transient" || len(img.Actions) != 3 || img.Actions[0].Rel != "destroy_image" || img.Actions[0].Method != "delete" {
 		t.Errorf("img1 = %+v\n%s", img, r.body)
 	}
 	order := []string{"<name>", "<description>", "<owner_id>", "<architecture>", "<state>", "<creation_time>", "<hardware_profiles>", "<root_type>", "<actions>"}
@@ -529,7 +535,7 @@ func TestHTMLLinksWork(t *testing.T) {
 			}
 		}
 	}
-	for _, must := range []string{"/api/images", "/api/images/img1", "/api/hardware_profiles/m1-large", "/api/realms/us", "/api/instances/inst1", "/api/images/new?instance_id=inst1", "/api/drivers/mock"} {
+	for _, must := range []string{"/api/images", "/api/images/img1", "/api/hardware_profiles/m1-large", "/api/realms/us", "/api/instances/inst1", "/api/jobs", "/api/images/img1?confirm=delete", "/api/drivers/mock"} {
 		if !seen[s.URL+must] {
 			t.Errorf("no HTML page links to %s (crawled %d pages)", must, len(seen))
 		}

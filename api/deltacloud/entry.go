@@ -45,6 +45,7 @@ func (f *Front) entryPoint(c *call) error {
 	if caps.Features.CreateDescription {
 		imgFeatures = append(imgFeatures, feature{"image_description", "create", []string{"description"}})
 	}
+	imgFeatures = append(imgFeatures, c.actionFeatures()...)
 	links := []entryLink{
 		{Rel: "hardware_profiles", Href: c.href("hardware_profiles")},
 		{Rel: "images", Href: c.href("images"), Features: imgFeatures},
@@ -73,17 +74,7 @@ func (f *Front) entryPoint(c *call) error {
 	}, func(w io.Writer) error {
 		return render.JSON(w, map[string]any{"api": map[string]any{
 			"version": APIVersion, "driver": c.target.Driver, "provider": c.target.Provider, "links": links}})
-	}, "imagegw API "+APIVersion, func(h *render.HTML) {
-		h.Raw("<p>")
-		h.Esc("driver " + c.target.Driver + ", provider " + c.target.Provider)
-		h.Raw("</p><ul>")
-		for _, l := range links {
-			h.Raw("<li>")
-			h.Link(l.Href, l.Rel)
-			h.Raw("</li>")
-		}
-		h.Raw("</ul>")
-	})
+	}, "imagegw console", func(h *render.HTML) { c.entryHTML(h, links) })
 }
 
 // redirectSelection answers POST /api (form driver, provider) with 301 to

@@ -101,6 +101,7 @@ func (f *Front) fail(c *call, err error, status int) {
 	if st == http.StatusInternalServerError {
 		f.log.Error("internal error", "request_id", api.RequestID(c.r.Context()), "err", err)
 	}
+	api.LogCloudError(f.log, c.r, st, err)
 	h := c.w.Header()
 	h.Del("ETag")
 	h.Del("Cache-Control")

@@ -58,9 +58,11 @@ const Section = "deltacloud"
 //	  max_profile_links: 32   # in lists, past this many fitting profiles an
 //	                          # image links to the profile collection instead
 //	  answer_cache: 64MiB     # memory for encoded list answers (bytes)
+//	  native_tenant: default  # whose image types /api/image_types shows (image_types.go)
 type Config struct {
-	MaxProfileLinks int `yaml:"max_profile_links"`
-	AnswerCache     int `yaml:"answer_cache"`
+	MaxProfileLinks int    `yaml:"max_profile_links"`
+	AnswerCache     int    `yaml:"answer_cache"`
+	NativeTenant    string `yaml:"native_tenant"`
 }
 
 func (c Config) maxProfileLinks() int {
@@ -92,11 +94,16 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		methods map[string]handler
 	}{
 		{"/api", map[string]handler{"GET": f.entryPoint, "POST": f.redirectSelection}},
+		{"/api/openapi.json", map[string]handler{"GET": f.openAPI}},
+		{"/api/console.css", map[string]handler{"GET": f.stylesheet}},
 		{"/api/drivers", map[string]handler{"GET": f.listDrivers}},
 		{"/api/drivers/{id}", map[string]handler{"GET": f.getDriver}},
 		{"/api/images", map[string]handler{"GET": f.listImages, "POST": f.createImage}},
 		{"/api/images/new", map[string]handler{"GET": f.newImageForm}},
-		{"/api/images/{id}", map[string]handler{"GET": f.getImage, "DELETE": f.deleteImage}},
+		{"/api/images/{id}", map[string]handler{"GET": f.getImage, "DELETE": f.deleteImage, "PUT": f.updateImage, "PATCH": f.updateImage}},
+		{"/api/images/{id}/clone", map[string]handler{"POST": f.cloneImage}},
+		{"/api/images/{id}/copy", map[string]handler{"POST": f.copyImage}},
+		{"/api/images/{id}/export", map[string]handler{"POST": f.exportImage}},
 		{"/api/hardware_profiles", map[string]handler{"GET": f.listProfiles}},
 		{"/api/hardware_profiles/{id}", map[string]handler{"GET": f.getProfile}},
 		{"/api/realms", map[string]handler{"GET": f.listRealms}},
@@ -105,14 +112,16 @@ func Register(r *mux.Router, gw *gateway.Gateway, opts Options) *Front {
 		{"/api/instances/{id}", map[string]handler{"GET": f.getInstance}},
 		{"/api/jobs", map[string]handler{"GET": f.listJobs}},
 		{"/api/jobs/{id}", map[string]handler{"GET": f.getJob}},
+		{"/api/image_types", map[string]handler{"GET": f.listImageTypes}},      // extension: image_types.go
+		{"/api/image_types/{name}", map[string]handler{"GET": f.getImageType}}, // extension
 	}
 	for _, rt := range routes {
 		r.Handle(rt.path, f.dispatch(rt.methods))
-		if rt.path != "/api" {
-			r.Handle(rt.path+"/", f.dispatch(rt.methods))
-		}
+		r.Handle(rt.path+"/", f.dispatch(rt.methods)) // /api/ too
 	}
-	r.PathPrefix("/api/").Handler(http.HandlerFunc(f.NotFound))
+	// Named "unmatched" so that the metrics do not count every unknown
+	// path under one route.
+	r.PathPrefix("/api/").Handler(http.HandlerFunc(f.NotFound)).Name("unmatched")
 	return f
 }
 
@@ -201,8 +210,13 @@ type call struct {
 	formatErr error
 	target    gateway.Target
 	selErr    error
-	root      string // scheme://host
-	base      string // root + "/api" + the request's selection matrix
+	caps      *gateway.Capabilities // the session's, once one is open
+	actions   []action              // the image actions caps allow; see supportedActions
+	root      string                // scheme://host
+	base      string                // root + "/api" + the request's selection matrix
+	// federation are the providers of a federated selection
+	// (;provider=* or a comma list; federated.go), else nil.
+	federation []string
 }
 
 const (
@@ -227,6 +241,9 @@ func (f *Front) newCall(w http.ResponseWriter, r *http.Request) *call {
 		sel.Provider = r.Header.Get("X-Deltacloud-Provider")
 	}
 	c.target, c.selErr = f.gw.Resolve(sel)
+	if gateway.IsFederated(sel.Provider) {
+		c.federate(sel) // federated.go
+	}
 	if c.selErr != nil {
 		c.target = f.gw.Defaults()
 	}
@@ -280,7 +297,13 @@ func (c *call) session() (*gateway.Session, error) {
 	if u, p, ok := c.r.BasicAuth(); ok {
 		creds = model.Credentials{User: u, Password: p}
 	}
-	return c.f.gw.Open(c.r.Context(), c.target, creds)
+	sess, err := c.f.gw.Open(c.r.Context(), c.target, creds)
+	if err != nil {
+		return nil, err
+	}
+	caps := sess.Capabilities()
+	c.caps = &caps
+	return sess, nil
 }
 
 // contentType returns the exact Content-Type of a format.

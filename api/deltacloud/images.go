@@ -33,6 +33,7 @@ type ref struct {
 type imageJSON struct {
 	ID               string        `json:"id"`
 	Href             string        `json:"href"`
+	Provider         string        `json:"provider,omitempty"` // federated lists (federated.go)
 	Name             string        `json:"name"`
 	Description      string        `json:"description"`
 	OwnerID          string        `json:"owner_id"`
@@ -47,6 +48,7 @@ type imageJSON struct {
 // imageView is an image with everything its representations need.
 type imageView struct {
 	img      model.Image
+	provider string // set in federated lists (federated.go)
 	href     string
 	profiles []ref
 	actions  []render.Link
@@ -61,7 +63,8 @@ func (c *call) imageView(img model.Image, allProfiles []string) imageView {
 	for _, id := range ids {
 		v.profiles = append(v.profiles, ref{ID: id, Href: c.href("hardware_profiles", id), Rel: "hardware_profile"})
 	}
-	v.actions = []render.Link{{Rel: "destroy_image", Method: "delete", Href: v.href}}
+	// Upstream's action first, then the extensions the driver supports.
+	v.actions = append([]render.Link{{Rel: "destroy_image", Method: "delete", Href: v.href}}, c.imageActions(v.href)...)
 	return v
 }
 
@@ -74,6 +77,9 @@ func creationTime(t time.Time) string {
 
 func (v imageView) xml(x *render.XML) {
 	x.Start("image", render.A("href", v.href), render.A("id", v.img.ID))
+	if v.provider != "" {
+		x.Text("provider", v.provider)
+	}
 	x.Text("name", v.img.Name)
 	x.Text("description", v.img.Description)
 	x.Text("owner_id", v.img.OwnerID)
@@ -97,32 +103,10 @@ func (v imageView) xml(x *render.XML) {
 }
 
 func (v imageView) json() imageJSON {
-	return imageJSON{ID: v.img.ID, Href: v.href, Name: v.img.Name, Description: v.img.Description,
+	return imageJSON{ID: v.img.ID, Href: v.href, Provider: v.provider, Name: v.img.Name, Description: v.img.Description,
 		OwnerID: v.img.OwnerID, Architecture: v.img.Architecture, State: strings.ToUpper(v.img.State),
 		CreationTime: creationTime(v.img.Created), HardwareProfiles: v.profiles, RootType: v.img.RootType,
 		Actions: v.actions}
-}
-
-func (v imageView) html(h *render.HTML) {
-	h.Raw("<dl>")
-	h.Field("id", v.img.ID)
-	h.Field("name", v.img.Name)
-	h.Field("description", v.img.Description)
-	h.Field("owner_id", v.img.OwnerID)
-	h.Field("architecture", v.img.Architecture)
-	h.Field("state", strings.ToUpper(v.img.State))
-	h.Field("creation_time", creationTime(v.img.Created))
-	h.Field("root_type", v.img.RootType)
-	h.Raw("<dt>hardware_profiles</dt><dd>")
-	for _, p := range v.profiles {
-		h.Link(p.Href, p.ID)
-		h.Raw(" ")
-	}
-	h.Raw("</dd></dl><p>")
-	for _, a := range v.actions {
-		h.Action(a)
-	}
-	h.Raw("</p>")
 }
 
 // profileIDs lists the provider's profile ids, for images whose driver
@@ -214,6 +198,10 @@ func (f *Front) listImages(c *call) error {
 	if err != nil {
 		return err
 	}
+	c.consoleListDefaults(&o)
+	if c.federation != nil {
+		return f.listImagesFederated(c, iq, o) // several providers at once: federated.go
+	}
 	sess, err := c.session()
 	if err != nil {
 		return err
@@ -267,19 +255,7 @@ func (c *call) sendList(p gateway.ImagePage, all []string, next, key string) err
 		return render.JSONPage(w, "images", p.Len(), func(i int) any {
 			return map[string]any{"image": c.listView(p.At(i), all).json()}
 		}, next)
-	}, "Images", func(h *render.HTML) {
-		h.Header("id", "name", "description", "owner_id", "architecture", "state")
-		for i := range p.Len() {
-			img := p.At(i)
-			h.Row(c.href("images", img.ID), img.ID, img.Name, img.Description, img.OwnerID, img.Architecture, strings.ToUpper(img.State))
-		}
-		h.Raw("</table>")
-		if next != "" {
-			h.Raw("<p>")
-			h.Link(next, "next page")
-			h.Raw("</p>")
-		}
-	})
+	}, "Images", func(h *render.HTML) { c.imagesHTML(h, &p, next) })
 }
 
 // listView is an image as lists show it: past max_profile_links profiles,
@@ -312,9 +288,13 @@ func (f *Front) sendImage(c *call, status int, sess *gateway.Session, img model.
 		}
 	}
 	v := c.imageView(img, all)
+	var pg imagePage
+	if c.format == fmtHTML {
+		pg = c.consoleImage(img)
+	}
 	return c.send(status, v.xml, func(w io.Writer) error {
 		return render.JSON(w, map[string]any{"image": v.json()})
-	}, "Image "+img.ID, v.html)
+	}, "Image "+img.ID, func(h *render.HTML) { c.imageHTML(h, v, pg) })
 }
 
 func (f *Front) getImage(c *call) error {
@@ -374,7 +354,21 @@ func (f *Front) createImage(c *call) error {
 	if err != nil {
 		return err
 	}
+	return f.sendCreated(c, sess, img, job)
+}
+
+// sendCreated answers a request that made an image: 201 with its Location
+// and, when a job follows it, the job's id (X-Job-Id) and link (Link
+// rel="job").
+//
+// A browser (HTML) is sent on with 303 See Other to the new image's page,
+// so that reloading it does not make a second image.
+func (f *Front) sendCreated(c *call, sess *gateway.Session, img model.Image, job model.Job) error {
 	c.w.Header().Set("Location", c.href("images", img.ID))
+	if c.format == fmtHTML {
+		http.Redirect(c.w, c.r, c.href("images", img.ID), http.StatusSeeOther)
+		return nil
+	}
 	if job.ID != "" {
 		c.w.Header().Set("X-Job-Id", job.ID)
 		c.w.Header().Add("Link", fmt.Sprintf("<%s>; rel=\"job\"", c.href("jobs", job.ID)))
@@ -423,6 +417,9 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if msg := api.MislabeledJSON(b, ""); msg != "" {
+			return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, msg)
+		}
 		if len(strings.TrimSpace(string(b))) > 0 {
 			return nil, fmt.Errorf("%w: a body needs a Content-Type (form, multipart, JSON or XML)", errUnsupportedMedia)
 		}
@@ -438,6 +435,9 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 			return nil, err
 		}
 		for k, vs := range r.PostForm {
+			if api.LooksLikeJSON([]byte(k)) {
+				return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, api.MislabeledJSON([]byte(k), mt))
+			}
 			out[k] = vs[0]
 		}
 	case "multipart/form-data":
@@ -452,14 +452,18 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 			out[k] = vs[0]
 		}
 	case "application/json":
-		var m map[string]any
+		var v any
 		dec := json.NewDecoder(r.Body)
-		if err := dec.Decode(&m); err != nil {
+		if err := dec.Decode(&v); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				return nil, mbe
 			}
 			return nil, model.Errorf(model.InvalidArgument, "malformed JSON body: %v", err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, model.Errorf(model.InvalidArgument, `the JSON body must be an object of parameters, such as {"name": "my-image"}, not %s`, api.JSONKind(v))
 		}
 		if img, ok := m["image"].(map[string]any); ok && len(m) == 1 {
 			m = img
@@ -478,6 +482,13 @@ func bodyParams(r *http.Request) (map[string]string, error) {
 	case "application/xml", "text/xml":
 		return xmlParams(r.Body)
 	default:
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		if msg := api.MislabeledJSON(b, mt); msg != "" {
+			return nil, fmt.Errorf("%w: %s", errUnsupportedMedia, msg)
+		}
 		return nil, fmt.Errorf("%w: %s; use form, multipart, JSON or XML", errUnsupportedMedia, mt)
 	}
 	return out, nil
@@ -545,6 +556,6 @@ func (f *Front) newImageForm(c *call) error {
 		h.Esc(c.href("images"))
 		h.Raw(`"><input type="hidden" name="instance_id" value="`)
 		h.Esc(inst)
-		h.Raw(`"><p><label>name <input name="name"></label></p><p><label>description <input name="description"></label></p><p><button type="submit">create_image</button></p></form>`)
+		h.Raw(`"><p><label>Name <input name="name"></label></p><p><label>Description <input name="description"></label></p><p><button type="submit">Create image</button></p></form>`)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -109,7 +110,7 @@ func (c *call) profileJSON(hp model.HardwareProfile) profileJSON {
 func propSummary(p model.Property) string {
 	switch p.Kind {
 	case model.Range:
-		return p.First + ".." + p.Last + " " + p.Unit + " (default " + p.Value + ")"
+		return strings.TrimSpace(p.First + "–" + p.Last + " " + unitText(p) + " (default " + p.Value + ")")
 	case model.Enum:
 		s := ""
 		for i, v := range p.Values {
@@ -118,9 +119,9 @@ func propSummary(p model.Property) string {
 			}
 			s += v
 		}
-		return "one of " + s + " " + p.Unit + " (default " + p.Value + ")"
+		return "one of " + s + " " + unitText(p) + " (default " + p.Value + ")"
 	}
-	return p.Value + " " + p.Unit
+	return strings.TrimSpace(p.Value + " " + unitText(p))
 }
 
 func (f *Front) listProfiles(c *call) error {
@@ -157,7 +158,7 @@ func (f *Front) listProfiles(c *call) error {
 			}
 			h.Row(c.href("hardware_profiles", hp.ID), cells...)
 		}
-		h.Raw("</table>")
+		h.EndTable()
 	})
 }
 

@@ -3,6 +3,7 @@ package deltacloud
 import (
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func (f *Front) listRealms(c *call) error {
 		for _, r := range realms {
 			h.Row(c.href("realms", r.ID), r.ID, r.Name, strings.ToUpper(r.State), r.Limit)
 		}
-		h.Raw("</table>")
+		h.EndTable()
 	})
 }
 
@@ -100,8 +101,35 @@ type instanceJSON struct {
 	State            string        `json:"state"`
 	HardwareProfile  *hwRefJSON    `json:"hardware_profile,omitempty"`
 	Actions          []render.Link `json:"actions"`
-	PublicAddresses  []string      `json:"public_addresses"`
-	PrivateAddresses []string      `json:"private_addresses"`
+	PublicAddresses  []addressJSON `json:"public_addresses"`
+	PrivateAddresses []addressJSON `json:"private_addresses"`
+}
+
+// addressJSON is an instance address with its kind, as upstream shows it:
+// {"type": "ipv4", "address": "192.0.2.1"}.
+type addressJSON struct {
+	Type    string `json:"type"`
+	Address string `json:"address"`
+}
+
+// addressType is an address's kind: ipv4, ipv6 or hostname.
+func addressType(a string) string {
+	ip, err := netip.ParseAddr(a)
+	switch {
+	case err != nil:
+		return "hostname"
+	case ip.Is4() || ip.Is4In6():
+		return "ipv4"
+	}
+	return "ipv6"
+}
+
+func addressesJSON(as []string) []addressJSON {
+	out := make([]addressJSON, 0, len(as))
+	for _, a := range as {
+		out = append(out, addressJSON{Type: addressType(a), Address: a})
+	}
+	return out
 }
 
 type hwRefJSON struct {
@@ -141,28 +169,21 @@ func (c *call) instanceXML(x *render.XML, in model.Instance) {
 	x.Links(c.instanceActions(in))
 	x.Start("public_addresses")
 	for _, a := range in.PublicAddresses {
-		x.Text("address", a)
+		x.Text("address", a, render.A("type", addressType(a)))
 	}
 	x.End()
 	x.Start("private_addresses")
 	for _, a := range in.PrivateAddresses {
-		x.Text("address", a)
+		x.Text("address", a, render.A("type", addressType(a)))
 	}
 	x.End()
 	x.End()
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 func (c *call) instanceJSON(in model.Instance) instanceJSON {
 	out := instanceJSON{ID: in.ID, Href: c.href("instances", in.ID), Name: in.Name, OwnerID: in.OwnerID,
 		State: strings.ToUpper(in.State), Actions: c.instanceActions(in),
-		PublicAddresses: nonNil(in.PublicAddresses), PrivateAddresses: nonNil(in.PrivateAddresses)}
+		PublicAddresses: addressesJSON(in.PublicAddresses), PrivateAddresses: addressesJSON(in.PrivateAddresses)}
 	if in.ImageID != "" {
 		out.Image = &ref{ID: in.ImageID, Href: c.href("images", in.ImageID)}
 	}
@@ -194,11 +215,12 @@ func (c *call) instanceHTML(h *render.HTML, in model.Instance) {
 	h.Field("state", strings.ToUpper(in.State))
 	h.Field("public_addresses", strings.Join(in.PublicAddresses, ", "))
 	h.Field("private_addresses", strings.Join(in.PrivateAddresses, ", "))
-	h.Raw("</dl><p>")
+	h.Raw("</dl>")
 	if in.CanCreateImage {
-		h.Link(c.base+"/images/new?instance_id="+in.ID, "create_image")
+		c.createImageForm(h, in.ID)
+	} else {
+		h.Raw(`<p class="note">This instance cannot be imaged.</p>`)
 	}
-	h.Raw("</p>")
 }
 
 func (f *Front) listInstances(c *call) error {
@@ -231,11 +253,11 @@ func (f *Front) listInstances(c *call) error {
 			h.Esc(strings.ToUpper(in.State))
 			h.Raw("</td><td>")
 			if in.CanCreateImage {
-				h.Link(c.base+"/images/new?instance_id="+in.ID, "create_image")
+				h.Link(c.href("instances", in.ID)+"#create-image", "Create image…")
 			}
 			h.Raw("</td></tr>\n")
 		}
-		h.Raw("</table>")
+		h.EndTable()
 	})
 }
 
@@ -294,7 +316,7 @@ func (f *Front) listDrivers(c *call) error {
 		for _, d := range ds {
 			h.Row(c.href("drivers", d.ID), d.ID, d.Name, strings.Join(d.Providers, ", "))
 		}
-		h.Raw("</table>")
+		h.EndTable()
 	})
 }
 
@@ -380,13 +402,7 @@ func (f *Front) listJobs(c *call) error {
 		x.End()
 	}, func(w io.Writer) error {
 		return render.JSONList(w, "jobs", mine, func(j model.Job) any { return map[string]any{"job": c.jobJSON(j)} })
-	}, "Jobs", func(h *render.HTML) {
-		h.Header("id", "kind", "state", "image", "error")
-		for _, j := range mine {
-			h.Row(c.href("jobs", j.ID), j.ID, j.Kind, j.State, j.Target, j.Error)
-		}
-		h.Raw("</table>")
-	})
+	}, "Jobs", func(h *render.HTML) { c.jobsHTML(h, mine) })
 }
 
 func (f *Front) getJob(c *call) error {
@@ -394,23 +410,10 @@ func (f *Front) getJob(c *call) error {
 	if err != nil {
 		return err
 	}
+	if c.format == fmtHTML && j.State == model.JobRunning {
+		c.w.Header().Set("Refresh", "2")
+	}
 	return c.send(http.StatusOK, func(x *render.XML) { c.jobXML(x, j) }, func(w io.Writer) error {
 		return render.JSON(w, map[string]any{"job": c.jobJSON(j)})
-	}, "Job "+j.ID, func(h *render.HTML) {
-		h.Raw("<dl>")
-		h.Field("id", j.ID)
-		h.Field("kind", j.Kind)
-		h.Field("state", j.State)
-		h.Raw("<dt>image</dt><dd>")
-		h.Link(c.href("images", j.Target), j.Target)
-		h.Raw("</dd>")
-		h.Field("error", j.Error)
-		h.Raw("</dl><ul>")
-		for _, l := range j.Log {
-			h.Raw("<li>")
-			h.Esc(l.Time.UTC().Format(time.RFC3339) + " " + l.Message)
-			h.Raw("</li>")
-		}
-		h.Raw("</ul>")
-	})
+	}, "Job "+j.ID, func(h *render.HTML) { c.jobHTML(h, j) })
 }

@@ -1,6 +1,8 @@
 // Package server mounts every front on one router with the shared
-// middleware: request ids, access logs, panic recovery and matrix
-// parameters. It is what `imagegw serve` runs and what api/apitest starts.
+// middleware: request ids, access logs, metrics, panic recovery and matrix
+// parameters, and serves the operator's own routes (/metrics, /healthz,
+// /readyz, /version). It is what `imagegw serve` runs and what api/apitest
+// starts.
 package server
 
 import (
@@ -9,15 +11,21 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/imagegw/imagegw/api"
 	"github.com/imagegw/imagegw/api/deltacloud"
 	"github.com/imagegw/imagegw/gateway"
+	"github.com/imagegw/imagegw/metrics"
 )
 
 // Options configure the handler.
 type Options struct {
 	Logger *slog.Logger
+	// Metrics receives the request metrics and serves /metrics; nil: New
+	// makes its own on a new registry, without cloud calls (see
+	// NewMetrics).
+	Metrics *metrics.Metrics
 }
 
 // Mount is how a front other than the native one adds its routes: it is
@@ -28,6 +36,8 @@ type Mount func(r *mux.Router, gw *gateway.Gateway, log *slog.Logger) Front
 
 // Front is what a mounted front hands back to the server.
 type Front struct {
+	// Name labels the front's requests in the metrics ("cloudapi").
+	Name string
 	// Owns reports whether a path belongs to the front (for error bodies).
 	Owns     func(path string) bool
 	NotFound http.HandlerFunc
@@ -47,8 +57,15 @@ func New(gw *gateway.Gateway, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	m := opts.Metrics
+	if m == nil { // requests and jobs only: the gateway's drivers are not wrapped
+		m = NewMetrics(prometheus.NewRegistry())
+		m.WatchJobs(JobCounter(gw))
+	}
 	r := mux.NewRouter()
 	r.SkipClean(true) // matrix parameters and ids are not paths to clean
+	r.Use(recordRoute)
+	registerOps(r, gw, m, log) // before the fronts: CloudAPI would take /metrics for a login
 	native := deltacloud.Register(r, gw, deltacloud.Options{TrustedProxies: gw.Config().TrustedProxies, Logger: log})
 	var fronts []Front
 	for _, m := range mounts {
@@ -84,9 +101,23 @@ func New(gw *gateway.Gateway, opts Options) http.Handler {
 		}
 		native.BadPath(w, req, err)
 	}
+	frontOf := func(path string) string {
+		first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+		first, _, _ = strings.Cut(first, ";")
+		if Reserved(first) {
+			return "server"
+		}
+		if first != "api" {
+			if f := pick(path); f.Name != "" {
+				return f.Name
+			}
+		}
+		return "deltacloud"
+	}
 	var h http.Handler = r
 	h = api.StripMatrix(badPath)(h)
 	h = api.Recover(log, onPanic)(h)
+	h = instrument(m, frontOf)(h)
 	h = api.Logging(log)(h)
 	h = api.WithRequestID(h)
 	return h

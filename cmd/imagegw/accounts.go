@@ -18,8 +18,8 @@ import (
 )
 
 func init() {
-	commands["accounts"] = runAccounts
-	commands["keys"] = runKeys
+	commands["accounts"] = command{summary: "manage CloudAPI accounts (login, key, driver, cloud credentials)", run: runAccounts}
+	commands["keys"] = command{summary: "manage the SSH keys of CloudAPI accounts", run: runKeys}
 }
 
 const accountsUsage = `usage:
@@ -36,10 +36,10 @@ const keysUsage = `usage:
 // parseInterleaved parses flags that may come before or after the
 // positional arguments ("add LOGIN --driver mock") and returns the
 // positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseInterleaved(fs *flag.FlagSet, out io.Writer, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, out, args); err != nil {
 			return nil, err
 		}
 		args = fs.Args()
@@ -62,7 +62,7 @@ func newFlagSet(name, usage string) (*flag.FlagSet, *string) {
 }
 
 func openAccounts(ctx context.Context, dir string) (*accounts.Store, func(), error) {
-	st, err := openStore(ctx, dir)
+	st, err := openStore(ctx, dir, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -76,24 +76,34 @@ func openAccounts(ctx context.Context, dir string) (*accounts.Store, func(), err
 
 func wantArgs(pos []string, n int, usage string) error {
 	if len(pos) != n {
-		return fmt.Errorf("want %d argument(s), got %d\n%s", n, len(pos), usage)
+		return usageError{fmt.Errorf("want %d argument(s), got %d\n%s", n, len(pos), usage)}
 	}
 	return nil
 }
 
 // runAccounts is `imagegw accounts add|list|remove`.
-func runAccounts(args []string) error {
-	return accountsCmd(context.Background(), os.Stdout, args)
+func runAccounts(out io.Writer, args []string) error {
+	return accountsCmd(context.Background(), out, args)
 }
 
 // runKeys is `imagegw keys add|list|remove`.
-func runKeys(args []string) error {
-	return keysCmd(context.Background(), os.Stdout, args)
+func runKeys(out io.Writer, args []string) error {
+	return keysCmd(context.Background(), out, args)
+}
+
+// subcommandHelp answers `imagegw accounts`, `... --help` and `... help`:
+// no subcommand is a usage error, a help flag prints the usage.
+func subcommandHelp(out io.Writer, args []string, usage string) error {
+	if len(args) == 0 {
+		return usageError{errors.New("a subcommand is required\n" + usage)}
+	}
+	fmt.Fprintln(out, usage)
+	return errHelp
 }
 
 func accountsCmd(ctx context.Context, out io.Writer, args []string) error {
-	if len(args) == 0 {
-		return errors.New(accountsUsage)
+	if len(args) == 0 || isHelp(args[0]) {
+		return subcommandHelp(out, args, accountsUsage)
 	}
 	fs, data := newFlagSet("accounts "+args[0], accountsUsage)
 	switch args[0] {
@@ -104,7 +114,7 @@ func accountsCmd(ctx context.Context, out io.Writer, args []string) error {
 		email := fs.String("email", "", "e-mail address")
 		cloudUser := fs.String("cloud-user", "", "cloud user the gateway acts as (mock default: mockuser)")
 		cloudPass := fs.String("cloud-password", "", "cloud password the gateway acts with (mock default: mockpassword)")
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -150,7 +160,7 @@ func accountsCmd(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "added account %s (id %s, driver %s) with key %s\n", a.Login, a.ID, a.Driver, k.Fingerprint)
 		return nil
 	case "list":
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -181,7 +191,7 @@ func accountsCmd(ctx context.Context, out io.Writer, args []string) error {
 		}
 		return tw.Flush()
 	case "remove", "rm":
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -199,19 +209,19 @@ func accountsCmd(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "removed account %s\n", pos[0])
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q\n%s", args[0], accountsUsage)
+	return usageError{fmt.Errorf("unknown subcommand %q\n%s", args[0], accountsUsage)}
 }
 
 func keysCmd(ctx context.Context, out io.Writer, args []string) error {
-	if len(args) == 0 {
-		return errors.New(keysUsage)
+	if len(args) == 0 || isHelp(args[0]) {
+		return subcommandHelp(out, args, keysUsage)
 	}
 	fs, data := newFlagSet("keys "+args[0], keysUsage)
 	switch args[0] {
 	case "add":
 		keyFile := fs.String("key", "", "SSH public key file")
 		name := fs.String("name", "", "key name (default: the key's comment, else its fingerprint)")
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -237,7 +247,7 @@ func keysCmd(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "added key %s (%s) to %s\n", k.Fingerprint, k.Name, k.Login)
 		return nil
 	case "list":
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -261,7 +271,7 @@ func keysCmd(ctx context.Context, out io.Writer, args []string) error {
 		}
 		return tw.Flush()
 	case "remove", "rm":
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -279,5 +289,5 @@ func keysCmd(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "removed key %s of %s\n", pos[1], pos[0])
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q\n%s", args[0], keysUsage)
+	return usageError{fmt.Errorf("unknown subcommand %q\n%s", args[0], keysUsage)}
 }

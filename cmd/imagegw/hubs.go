@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,8 +17,12 @@ import (
 )
 
 func init() {
-	commands["hubs"] = func(args []string) error { return hubsCmd(context.Background(), os.Stdout, args) }
-	commands["apikeys"] = func(args []string) error { return apikeysCmd(context.Background(), os.Stdout, args) }
+	commands["hubs"] = command{summary: "manage Cycle hubs (one driver and provider each)", run: func(out io.Writer, args []string) error {
+		return hubsCmd(context.Background(), out, args)
+	}}
+	commands["apikeys"] = command{summary: "manage the API keys of Cycle hubs (capabilities, expiry, revoke)", run: func(out io.Writer, args []string) error {
+		return apikeysCmd(context.Background(), out, args)
+	}}
 }
 
 const hubsUsage = `usage:
@@ -34,7 +37,7 @@ const apikeysUsage = `usage:
   imagegw apikeys revoke KEYID --data DIR`
 
 func openKeys(ctx context.Context, dir string) (*cycle.Keys, func(), error) {
-	st, err := openStore(ctx, dir)
+	st, err := openStore(ctx, dir, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,8 +49,6 @@ func openKeys(ctx context.Context, dir string) (*cycle.Keys, func(), error) {
 	return cycle.NewKeys(st, box), func() { st.Close() }, nil
 }
 
-func isHelp(s string) bool { return s == "-h" || s == "--help" || s == "help" }
-
 // multiFlag is a repeatable string flag.
 type multiFlag []string
 
@@ -55,12 +56,8 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func hubsCmd(ctx context.Context, out io.Writer, args []string) error {
-	if len(args) == 0 {
-		return errors.New(hubsUsage)
-	}
-	if isHelp(args[0]) {
-		fmt.Fprintln(out, hubsUsage)
-		return nil
+	if len(args) == 0 || isHelp(args[0]) {
+		return subcommandHelp(out, args, hubsUsage)
 	}
 	fs, data := newFlagSet("hubs "+args[0], hubsUsage)
 	switch args[0] {
@@ -69,7 +66,7 @@ func hubsCmd(ctx context.Context, out io.Writer, args []string) error {
 		provider := fs.String("provider", "", "configured provider of the driver (default: the driver's default)")
 		cloudUser := fs.String("cloud-user", "", "cloud user the gateway acts as (mock default: mockuser)")
 		cloudPass := fs.String("cloud-password", "", "cloud password the gateway acts with (mock default: mockpassword)")
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -99,7 +96,7 @@ func hubsCmd(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintln(out, h.ID)
 		return nil
 	case "list":
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -126,7 +123,7 @@ func hubsCmd(ctx context.Context, out io.Writer, args []string) error {
 		}
 		return tw.Flush()
 	case "remove", "rm":
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -145,16 +142,12 @@ func hubsCmd(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "removed hub %s (%s) and its API keys\n", h.Name, h.ID)
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q\n%s", args[0], hubsUsage)
+	return usageError{fmt.Errorf("unknown subcommand %q\n%s", args[0], hubsUsage)}
 }
 
 func apikeysCmd(ctx context.Context, out io.Writer, args []string) error {
-	if len(args) == 0 {
-		return errors.New(apikeysUsage)
-	}
-	if isHelp(args[0]) {
-		fmt.Fprintln(out, apikeysUsage)
-		return nil
+	if len(args) == 0 || isHelp(args[0]) {
+		return subcommandHelp(out, args, apikeysUsage)
 	}
 	fs, data := newFlagSet("apikeys "+args[0], apikeysUsage)
 	switch args[0] {
@@ -164,7 +157,7 @@ func apikeysCmd(ctx context.Context, out io.Writer, args []string) error {
 		var caps multiFlag
 		fs.Var(&caps, "capability", "a capability the key holds (repeat; none: all)")
 		expires := fs.Duration("expires", 0, "lifetime of the key, e.g. 720h (default: never expires)")
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -194,7 +187,7 @@ func apikeysCmd(ctx context.Context, out io.Writer, args []string) error {
 		return nil
 	case "list":
 		hub := fs.String("hub", "", "only this hub's keys (id or name)")
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -239,7 +232,7 @@ func apikeysCmd(ctx context.Context, out io.Writer, args []string) error {
 		}
 		return tw.Flush()
 	case "revoke":
-		pos, err := parseInterleaved(fs, args[1:])
+		pos, err := parseInterleaved(fs, out, args[1:])
 		if err != nil {
 			return err
 		}
@@ -258,5 +251,5 @@ func apikeysCmd(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "revoked API key %s (%s)\n", key.ID, key.Name)
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q\n%s", args[0], apikeysUsage)
+	return usageError{fmt.Errorf("unknown subcommand %q\n%s", args[0], apikeysUsage)}
 }

@@ -27,13 +27,18 @@ func call(t *testing.T, method, rawURL, user, pass string) httpResp {
 	return apitest.Call(t, method, rawURL, user, pass, nil)
 }
 
+// e2eServer starts the gateway with moto-east and moto-west at moto plus
+// extra providers. Their request_timeout is 2m, not the default 30s: a cold
+// listing (every instance type, then the images) under -race, beside the
+// other packages' tests on two cores, can take longer, and these tests are
+// not about the deadline (toxiproxy_test.go is).
 func e2eServer(t testing.TB, s *motoServer, extra string) *apitest.Server {
 	t.Helper()
 	cfg, err := gateway.ParseConfig(strings.NewReader(`
 job_poll_interval: 50ms
 providers:
-  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: "` + s.URL + `"}
-  - {name: moto-west, driver: ec2, region: us-west-2, endpoint: "` + s.URL + `"}
+  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: "` + s.URL + `", request_timeout: 2m}
+  - {name: moto-west, driver: ec2, region: us-west-2, endpoint: "` + s.URL + `", request_timeout: 2m}
 ` + extra))
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -194,17 +193,13 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 		WithTimeout(s.Timeout).
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second }).
 		WithTransportOptions(func(tr *http.Transport) { tr.MaxIdleConnsPerHost = 32 })
-	retryer := retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-		o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-			so.MaxAttempts = s.MaxAttempts
-			so.MaxBackoff = s.MaxBackoff
-			so.Backoff = retry.NewExponentialJitterBackoff(s.MaxBackoff)
-		})
-	})
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(s.Region),
 		config.WithHTTPClient(hc),
-		config.WithRetryer(func() aws.Retryer { return retryer }),
+		// A new retryer for every SDK client, that is for every set of
+		// credentials: one tenant's failures cannot spend another's retry
+		// quota or slow its client-side rate.
+		config.WithRetryer(func() aws.Retryer { return newRetryer(s) }),
 	}
 	if s.AccessKeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(
@@ -328,6 +323,7 @@ var (
 	_ drivers.InstanceLister    = (*Driver)(nil)
 	_ drivers.CredentialChecker = (*Driver)(nil)
 	_ drivers.FeatureReporter   = (*Driver)(nil)
+	_ drivers.CreateFinder      = (*Driver)(nil)
 )
 
 // Features reports that EC2 filters images by owner natively and keeps the

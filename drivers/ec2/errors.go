@@ -136,7 +136,10 @@ func mapError(err error, what string) error {
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return model.Wrap(model.DeadlineExceeded, err, "ec2: %s: AWS did not answer in time", what)
 	case isQuotaExceeded(err):
-		return &model.Error{Code: model.ResourceExhausted, Message: "ec2: " + what + ": too many failed attempts, the client retry quota is exhausted", Err: err, RetryAfter: defaultRetryAfter}
+		// The SDK stops retrying after a burst of failures. Throttling has an
+		// AWS error code (matched above, 429); without one the cloud is down
+		// or unreachable: that is an outage, not the client's rate.
+		return &model.Error{Code: model.Unavailable, Message: "ec2: " + what + ": AWS is unreachable or failing (retries stopped after repeated failures)", Err: err, RetryAfter: defaultRetryAfter}
 	case isCredentialError(err):
 		return model.Wrap(model.Unauthenticated, err, "ec2: %s: no AWS credentials: send Basic ACCESS_KEY_ID:SECRET_KEY or configure server-side credentials", what)
 	}
@@ -169,7 +172,7 @@ func isTimeout(err error) bool {
 }
 
 // isQuotaExceeded reports the retryer's own "retry quota exceeded" error,
-// which follows a burst of throttling or failures.
+// which follows a burst of failures of one client (one identity).
 func isQuotaExceeded(err error) bool {
 	var q ratelimit.QuotaExceededError
 	return errors.As(err, &q) || strings.Contains(err.Error(), "retry quota exceeded")

@@ -52,7 +52,10 @@ func TestMapError(t *testing.T) {
 		{apiErr("SomethingElse", 400, smithy.FaultClient), model.InvalidArgument},
 		{fmt.Errorf("op: %w", context.DeadlineExceeded), model.DeadlineExceeded},
 		{fmt.Errorf("op: %w", context.Canceled), model.Canceled},
-		{fmt.Errorf("op: %w", ratelimit.QuotaExceededError{Available: 0, Requested: 5}), model.ResourceExhausted},
+		// The retry quota runs out after failures: an outage (502), not throttling...
+		{errors.Join(errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), ratelimit.QuotaExceededError{Available: 0, Requested: 5}), model.Unavailable},
+		// ...unless the cloud itself said it throttles (429).
+		{errors.Join(apiErr("RequestLimitExceeded", 503, smithy.FaultClient), ratelimit.QuotaExceededError{Available: 0, Requested: 5}), model.ResourceExhausted},
 		{errors.New("operation error EC2: DescribeImages, get identity: failed to refresh cached credentials, no EC2 IMDS role found"), model.Unauthenticated},
 		{errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), model.Unavailable},
 		{model.Errorf(model.NotFound, "already mapped"), model.NotFound},

@@ -245,6 +245,10 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	if req.Description != "" {
 		in.Description = aws.String(req.Description)
 	}
+	if req.Token != "" {
+		in.TagSpecifications = []types.TagSpecification{{ResourceType: types.ResourceTypeImage,
+			Tags: []types.Tag{{Key: aws.String(TokenTag), Value: aws.String(req.Token)}}}}
+	}
 	out, err := d.client.CreateImage(ctx, in)
 	if err != nil {
 		return model.Image{}, mapError(err, "creating an image of "+req.InstanceID)
@@ -264,6 +268,26 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	img.OS = osOf(inst.Platform, aws.ToString(inst.PlatformDetails))
 	img.HardwareProfiles = d.fitter(ctx)(img.Architecture, string(inst.VirtualizationType), string(types.DeviceTypeEbs))
 	return img, nil
+}
+
+// TokenTag is the tag CreateImage puts on a new image, whose value is the
+// gateway's token for the create (its job id), for FindCreated.
+const TokenTag = "imagegw:job"
+
+// FindCreated returns the caller's image tagged with token by CreateImage,
+// or model.NotFound.
+func (d *Driver) FindCreated(ctx context.Context, token string) (model.Image, error) {
+	out, err := d.client.DescribeImages(ctx, &ec2.DescribeImagesInput{
+		Owners:  []string{"self"},
+		Filters: []types.Filter{{Name: aws.String("tag:" + TokenTag), Values: []string{token}}},
+	})
+	if err != nil {
+		return model.Image{}, mapError(err, "finding the image of create "+token)
+	}
+	if len(out.Images) == 0 {
+		return model.Image{}, model.Errorf(model.NotFound, "no image is tagged %s=%s", TokenTag, token)
+	}
+	return imageOf(&out.Images[0], d.fitter(ctx)), nil
 }
 
 // DeleteImage deregisters an image, and deletes its EBS snapshots too when

@@ -158,7 +158,7 @@ func TestConformanceOverEC2(t *testing.T) {
 	}
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	moto := startMoto(t)
-	c := startCloud(t, fmt.Sprintf("  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: %q, owners: [%q]}\n", moto, canonical), "moto-east")
+	c := startCloud(t, fmt.Sprintf("  - {name: moto-east, driver: ec2, region: us-east-1, endpoint: %q, owners: [%q], request_timeout: 2m}\n", moto, canonical), "moto-east")
 	dir := t.TempDir()
 	good, bad := newKey(t, dir, "rsa"), newKey(t, dir, "ed25519")
 	ctx := context.Background()
