@@ -2,6 +2,7 @@ package cycle_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -406,4 +407,38 @@ func TestImportCopy(t *testing.T) {
 		t.Errorf("the copy in east: %+v", img)
 	}
 	e.Do("POST", "/v1/images/000000000000000000000000/tasks", map[string]string{"action": "import"}).Want(t, "import unknown", 404)
+}
+
+// TestValidatorCatches: the OpenAPI validation the tests rely on refuses
+// answers that drift from the document, so a passing test means something.
+func TestValidatorCatches(t *testing.T) {
+	e := newEnv(t)
+	doc := cycletest.Load(t, e.srv.URL)
+	good := e.c.Do("GET", "/v1/images/9ea1f767eef20e43bea456e4", nil).Want(t, "img1", 200)
+	req := func(method, path string) *http.Request {
+		r, _ := http.NewRequest(method, e.srv.URL+path, nil)
+		return r
+	}
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	if err := cycletest.Validate(doc, req("GET", "/v1/images/9ea1f767eef20e43bea456e4"), good); err != nil {
+		t.Fatalf("the real answer: %v", err)
+	}
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		body               string
+	}{
+		{"image without hub_id", "GET", "/v1/images/x", 200, strings.Replace(string(good.Body), `"hub_id":`, `"hub":`, 1)},
+		{"unknown image state", "GET", "/v1/images/x", 200, strings.Replace(string(good.Body), `"current":"live"`, `"current":"alive"`, 1)},
+		{"extra image key", "GET", "/v1/images/x", 200, strings.Replace(string(good.Body), `"size":0,`, `"size":0,"color":"red",`, 1)},
+		{"error code outside the table", "GET", "/v1/images/x", 404, `{"error":{"status":404,"code":"404.nothing","title":"x"},"data":null}`},
+		{"error without title", "GET", "/v1/images/x", 404, `{"error":{"status":404,"code":"404.image"},"data":null}`},
+		{"undocumented status", "GET", "/v1/images/x", 418, `{"error":{"status":418,"code":"404.image","title":"x"},"data":null}`},
+		{"job in a bad state", "GET", "/v1/jobs/x", 200, `{"data":{"id":"x"}}`},
+		{"unknown path, not an envelope", "GET", "/v1/zzz", 404, `{"oops":1}`},
+	} {
+		if err := cycletest.Validate(doc, req(tc.method, tc.path), cycletest.Response{Status: tc.status, Header: hdr, Body: []byte(tc.body)}); err == nil {
+			t.Errorf("%s: validated", tc.name)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -138,9 +139,8 @@ var templates = []struct {
 	{regexp.MustCompile(`^/v1/jobs/([^/]+)$`), "/v1/jobs/{jobId}", []string{"jobId"}},
 }
 
-// validate checks a response against the document: its operation's
-// response for the status (an undocumented status fails), or, for paths
-// and methods the document has no operation for, the error envelope.
+// validate fails the test unless a response has the front's headers and
+// matches the document (Validate).
 func (c *Client) validate(req *http.Request, r Response) {
 	c.T.Helper()
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
@@ -149,6 +149,15 @@ func (c *Client) validate(req *http.Request, r Response) {
 	if r.Header.Get("Request-Id") == "" || !strings.HasPrefix(r.Header.Get("Server"), "imagegw/") {
 		c.T.Errorf("%s %s: Request-Id %q, Server %q", req.Method, req.URL.Path, r.Header.Get("Request-Id"), r.Header.Get("Server"))
 	}
+	if err := Validate(c.doc, req, r); err != nil {
+		c.T.Errorf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+}
+
+// Validate checks a response against the document: its operation's
+// response for the status (an undocumented status fails), or, for paths
+// and methods the document has no operation for, the error envelope.
+func Validate(doc *openapi3.T, req *http.Request, r Response) error {
 	var route *routers.Route
 	params := map[string]string{}
 	for _, tp := range templates {
@@ -156,9 +165,9 @@ func (c *Client) validate(req *http.Request, r Response) {
 		if m == nil {
 			continue
 		}
-		pi := c.doc.Paths.Value(tp.path)
+		pi := doc.Paths.Value(tp.path)
 		if op := pi.GetOperation(req.Method); op != nil {
-			route = &routers.Route{Spec: c.doc, Path: tp.path, PathItem: pi, Method: req.Method, Operation: op}
+			route = &routers.Route{Spec: doc, Path: tp.path, PathItem: pi, Method: req.Method, Operation: op}
 			for i, v := range tp.vars {
 				params[v], _ = url.PathUnescape(m[i+1])
 			}
@@ -166,16 +175,15 @@ func (c *Client) validate(req *http.Request, r Response) {
 		break
 	}
 	if route == nil {
-		schema := c.doc.Components.Schemas["ErrorEnvelope"].Value
+		schema := doc.Components.Schemas["ErrorEnvelope"].Value
 		var v any
 		if err := json.Unmarshal(r.Body, &v); err != nil {
-			c.T.Errorf("%s %s: not JSON: %s", req.Method, req.URL.Path, r.Body)
-			return
+			return fmt.Errorf("not JSON: %.200s", r.Body)
 		}
 		if err := schema.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
-			c.T.Errorf("%s %s: %d answer is not an ErrorEnvelope: %v\n%s", req.Method, req.URL.Path, r.Status, err, r.Body)
+			return fmt.Errorf("%d answer is not an ErrorEnvelope: %v\n%.2000s", r.Status, err, r.Body)
 		}
-		return
+		return nil
 	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
@@ -185,8 +193,9 @@ func (c *Client) validate(req *http.Request, r Response) {
 	}
 	in.SetBodyBytes(r.Body)
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		c.T.Errorf("%s %s: %d answer does not match the OpenAPI document: %v\n%.2000s", req.Method, req.URL.Path, r.Status, err, r.Body)
+		return fmt.Errorf("%d answer does not match the OpenAPI document: %v\n%.2000s", r.Status, err, r.Body)
 	}
+	return nil
 }
 
 // Want fails unless the status is want.
