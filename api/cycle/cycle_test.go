@@ -196,6 +196,8 @@ func TestBadInput(t *testing.T) {
 		{"malformed JSON", "POST", "/v1/images", `{"source_id":`, nil, 400, "400.invalid-syntax", ""},
 		{"JSON array", "POST", "/v1/images", `[1]`, nil, 400, "400.invalid-syntax", ""},
 		{"over 1 MiB", "POST", "/v1/images", big, nil, 422, "422.max-exceeded", ""},
+		{"over 1 MiB, chunked", "POST", "/v1/images", strings.NewReader(big), nil, 422, "422.max-exceeded", ""},
+		{"1 MiB exactly is read", "POST", "/v1/images", strings.NewReader(`{"source_id":"inst9","pad":"` + strings.Repeat("p", cycle.MaxBody-32) + `"}`), nil, 404, "404.image.source", "/source_id"},
 		{"no source_id", "POST", "/v1/images", `{"name":"x"}`, nil, 422, "422.missing-argument", "/source_id"},
 		{"source_id not a string", "POST", "/v1/images", `{"source_id":7}`, nil, 422, "422.invalid-argument", "/source_id"},
 		{"override", "POST", "/v1/images", `{"source_id":"inst1","override":{"target":"x"}}`, nil, 422, "422.invalid-argument", "/override"},

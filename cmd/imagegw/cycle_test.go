@@ -49,6 +49,7 @@ func TestCycleFront(t *testing.T) {
 	}
 	_, admin := addKey(t, data, "--hub", "demo", "--name", "admin")
 	viewID, view := addKey(t, data, "--hub", hub, "--name", "viewer", "--capability", "images-view")
+	_, shortLived := addKey(t, data, "--hub", hub, "--name", "brief", "--expires", "1s")
 	if out := cli(t, "apikeys", "list", "--data", data); !strings.Contains(out, viewID) || !strings.Contains(out, "images-view") || strings.Contains(out, view) {
 		t.Errorf("apikeys list:\n%s", out)
 	}
@@ -98,6 +99,11 @@ func TestCycleFront(t *testing.T) {
 	c.Do("POST", "/v1/images/c19de8d208e13558527d0260/tasks", map[string]string{"action": "import"}).Want(t, "import", 200).Decode(t, &d)
 	if j := c.WaitJob(d.Data.Job.ID, 20*time.Second); j.State.Current != "completed" {
 		t.Errorf("import job: %+v", j)
+	}
+	// An expired key is refused as expired (it lived 1 s, and creating,
+	// deleting and pruning took longer).
+	if er := c.As(shortLived, hub).Do("GET", "/v1/images", nil).Want(t, "expired", 401).Error(t); er.Code != "401.auth-expired" {
+		t.Errorf("expired: %+v", er)
 	}
 	// A revoked key is refused.
 	cli(t, "apikeys", "revoke", viewID, "--data", data)

@@ -76,7 +76,7 @@ func (c *Client) As(secret, hub string) *Client {
 }
 
 // Do sends a request; body, if not nil, is sent as JSON (a []byte or
-// string as is). Extra header pairs may follow.
+// string as is, an io.Reader chunked). Extra header pairs may follow.
 func (c *Client) Do(method, path string, body any, hdr ...string) Response {
 	c.T.Helper()
 	var rd io.Reader
@@ -87,6 +87,8 @@ func (c *Client) Do(method, path string, body any, hdr ...string) Response {
 		rd, ctype = bytes.NewReader(b), "application/json"
 	case string:
 		rd, ctype = strings.NewReader(b), "application/json"
+	case io.Reader: // sent without a length (chunked)
+		rd, ctype = io.MultiReader(b), "application/json"
 	default:
 		j, _ := json.Marshal(b)
 		rd, ctype = bytes.NewReader(j), "application/json"
