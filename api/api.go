@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -219,9 +220,19 @@ func StripMatrix(onError func(w http.ResponseWriter, r *http.Request, err error)
 				return
 			}
 			if m != nil {
+				// clean is still escaped: decode it as net/http decodes a
+				// path without matrix parameters, so ids route alike
+				dec, err := url.PathUnescape(clean)
+				if err != nil {
+					onError(w, r.WithContext(ctx), err)
+					return
+				}
 				r2 := r.Clone(context.WithValue(ctx, keyMatrix, m))
+				r2.URL.Path = dec
 				r2.URL.RawPath = ""
-				r2.URL.Path = clean
+				if dec != clean {
+					r2.URL.RawPath = clean
+				}
 				next.ServeHTTP(w, r2)
 				return
 			}

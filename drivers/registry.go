@@ -31,6 +31,13 @@ type Registration struct {
 	// polling, for clouds whose reads lag their writes (EC2). Zero means
 	// the gateway's default, 60 s.
 	NotFoundGrace time.Duration
+	// Anonymous is whether the gateway serves requests without credentials
+	// on a provider whose configuration does not say (its `anonymous:`
+	// key). Only a driver with no server-side credentials to lend sets it
+	// (the mock, where anonymous callers see public images only); for the
+	// others an anonymous request is 401 unless the operator writes
+	// `anonymous: true`.
+	Anonymous bool
 }
 
 var (

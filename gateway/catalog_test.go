@@ -303,8 +303,13 @@ func TestCatalogFreshness(t *testing.T) {
 		t.Errorf("stale answer: warning %q, %d images", l.Warning, len(l.Images))
 	}
 	waitLists(2)
-	if l := list(); l.Warning != "" {
-		t.Errorf("after the refresh: warning %q", l.Warning)
+	for i := 0; ; i++ { // the listing has started: wait for it to be installed
+		if l := list(); l.Warning == "" {
+			break
+		} else if i > 500 {
+			t.Fatalf("after the refresh: warning %q", l.Warning)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	if n := h.cloud.lists.Load(); n != 2 {
 		t.Errorf("%d listings after one expiry, want 2", n)

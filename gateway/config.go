@@ -52,6 +52,9 @@ type Config struct {
 	// renewal, with a store shared by several replicas (default 15s): a
 	// dead replica's jobs are taken over after it.
 	JobLease time.Duration `yaml:"job_lease"`
+	// JobRetention is how long finished jobs are kept (default 7 days);
+	// older ones are pruned hourly.
+	JobRetention time.Duration `yaml:"job_retention"`
 	// ExportDir is where images are exported for drivers without a native
 	// export; "" disables exports there.
 	ExportDir string `yaml:"export_dir"`
@@ -61,6 +64,10 @@ type Config struct {
 	// provider and caller (default 1,000,000); least recently used entries
 	// are evicted whole past it.
 	CatalogMaxImages int `yaml:"catalog_max_images"`
+	// PublicURL, when set, is the gateway's own URL (scheme, host, optional
+	// path prefix) every link and Location is built from; the request's
+	// Host and X-Forwarded-* headers are then ignored.
+	PublicURL string `yaml:"public_url"`
 	// Sections are the top-level sections that belong to fronts (the
 	// CloudAPI front's `cloudapi:`), kept raw for the front to decode with
 	// DecodeSection. A section no front registered is an error.
@@ -298,9 +305,13 @@ func yamlMessage(err error, at func(line int) string) string {
 	return strings.Join(lines, "; ")
 }
 
-// Validate checks that every provider's driver is registered.
+// Validate checks that every provider's driver is registered and that
+// public_url is an http or https URL.
 func (c Config) Validate() error {
 	if err := c.validateSections(); err != nil {
+		return err
+	}
+	if err := validatePublicURL(c.PublicURL); err != nil {
 		return err
 	}
 	for _, p := range c.Providers {

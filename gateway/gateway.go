@@ -49,6 +49,9 @@ type providerEntry struct {
 	reg     drivers.Registration
 	prov    drivers.Provider
 	catalog catalogOptions
+	// anonymous: requests without credentials act with the provider's
+	// server-side credentials (the provider's `anonymous:` key).
+	anonymous bool
 }
 
 // Options are the gateway's runtime dependencies.
@@ -105,6 +108,11 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 			g.closeProviders()
 			return nil, err
 		}
+		var anon bool
+		if pc, anon, err = accessSettings(pc, reg); err != nil {
+			g.closeProviders()
+			return nil, err
+		}
 		env := drivers.Env{Store: opts.Store, Logger: opts.Logger, DataDir: opts.DataDir,
 			Shared: sharedParts{c: g.catalog, prov: pc.Name, opts: copts}}
 		p, err := reg.Open(ctx, pc, env)
@@ -112,7 +120,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 			g.closeProviders()
 			return nil, fmt.Errorf("opening provider %s (driver %s): %w", pc.Name, pc.Driver, err)
 		}
-		g.providers[pc.Name] = &providerEntry{cfg: pc, reg: reg, prov: p, catalog: copts}
+		g.providers[pc.Name] = &providerEntry{cfg: pc, reg: reg, prov: p, catalog: copts, anonymous: anon}
 		if len(g.byDriver[pc.Driver]) == 0 {
 			g.driverIDs = append(g.driverIDs, pc.Driver)
 		}
@@ -140,6 +148,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Gateway, error) {
 		g.Close()
 		return nil, err
 	}
+	g.jobs.startPruner()
 	return g, nil
 }
 
@@ -276,11 +285,16 @@ func (g *Gateway) Resolve(sel Selection) (Target, error) {
 }
 
 // Open connects to target's provider with creds (empty: the provider's
-// server-side credentials) and returns a session for one request or job.
+// server-side credentials, only where the provider is anonymous; else
+// model.Unauthenticated "credentials required") and returns a session for
+// one request or job.
 func (g *Gateway) Open(ctx context.Context, t Target, creds model.Credentials) (*Session, error) {
 	pe, ok := g.providers[t.Provider]
 	if !ok || pe.cfg.Driver != t.Driver {
 		return nil, model.Errorf(model.InvalidArgument, "provider %q is not configured for driver %s", t.Provider, t.Driver)
+	}
+	if err := g.checkAnonymous(pe, creds); err != nil {
+		return nil, err
 	}
 	d, err := pe.prov.Connect(ctx, creds)
 	if err != nil {

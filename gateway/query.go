@@ -103,9 +103,7 @@ func (s *snapshot) perm(keys []model.SortKey) []int32 {
 	for i := range p {
 		p[i] = int32(i)
 	}
-	if !idOrder(keys) {
-		slices.SortFunc(p, func(a, b int32) int { return model.CompareImages(keys, &s.images[a], &s.images[b]) })
-	}
+	slices.SortFunc(p, func(a, b int32) int { return model.CompareImages(keys, &s.images[a], &s.images[b]) })
 	s.ix.mu.Lock()
 	if s.ix.perms == nil {
 		s.ix.perms = map[string][]int32{}
@@ -113,11 +111,6 @@ func (s *snapshot) perm(keys []model.SortKey) []int32 {
 	s.ix.perms[spec] = p
 	s.ix.mu.Unlock()
 	return p
-}
-
-// idOrder reports whether keys is the snapshot's own order (by id).
-func idOrder(keys []model.SortKey) bool {
-	return len(keys) == 0 || keys[0].Field == model.SortID && !keys[0].Desc
 }
 
 // candidates returns the positions that may match q, ascending, from the
@@ -207,7 +200,7 @@ func afterCursor(keys []model.SortKey, img *model.Image, c cursor) int {
 	for i, k := range keys {
 		var d int
 		if k.Field == model.SortID {
-			d = strings.Compare(img.ID, c.ID)
+			d = model.CompareIDs(img.ID, c.ID)
 		} else {
 			d = strings.Compare(img.SortValue(k.Field), c.Values[i])
 		}
@@ -218,7 +211,7 @@ func afterCursor(keys []model.SortKey, img *model.Image, c cursor) int {
 			return d
 		}
 	}
-	return strings.Compare(img.ID, c.ID)
+	return model.CompareIDs(img.ID, c.ID)
 }
 
 // query runs q and o over snap.
@@ -256,9 +249,7 @@ func (snap *snapshot) query(q model.ImageQuery, o model.ListOptions) (ImagePage,
 				check(i)
 			}
 		}
-		if !idOrder(o.Sort) {
-			slices.SortFunc(matched, func(a, b int32) int { return model.CompareImages(o.Sort, &snap.images[a], &snap.images[b]) })
-		}
+		slices.SortFunc(matched, func(a, b int32) int { return model.CompareImages(o.Sort, &snap.images[a], &snap.images[b]) })
 		order = matched
 	}
 	page := ImagePage{snap: snap, Total: len(order), Generation: snap.gen}

@@ -218,11 +218,50 @@ func (i Image) SortValue(field string) string {
 	return i.ID
 }
 
-// CompareImages orders a and b by keys, ties broken by id ascending.
+// CompareIDs orders ids naturally: runs of digits compare as numbers
+// (img5 before img10), the rest byte by byte; ids equal that way (img05,
+// img5) fall back to their bytes, so the order is total.
+func CompareIDs(a, b string) int {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		ca, cb := a[i], b[j]
+		if isDigit(ca) && isDigit(cb) {
+			si, sj := i, j
+			for i < len(a) && isDigit(a[i]) {
+				i++
+			}
+			for j < len(b) && isDigit(b[j]) {
+				j++
+			}
+			na, nb := strings.TrimLeft(a[si:i], "0"), strings.TrimLeft(b[sj:j], "0")
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			continue
+		}
+		if ca != cb {
+			return cmp.Compare(ca, cb)
+		}
+		i++
+		j++
+	}
+	if c := cmp.Compare(len(a)-i, len(b)-j); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// CompareImages orders a and b by keys, ties broken by id ascending
+// (natural order, CompareIDs).
 func CompareImages(keys []SortKey, a, b *Image) int {
 	for _, k := range keys {
 		if k.Field == SortID {
-			c := cmp.Compare(a.ID, b.ID)
+			c := CompareIDs(a.ID, b.ID)
 			if k.Desc {
 				c = -c
 			}
@@ -236,7 +275,7 @@ func CompareImages(keys []SortKey, a, b *Image) int {
 			return c
 		}
 	}
-	return cmp.Compare(a.ID, b.ID)
+	return CompareIDs(a.ID, b.ID)
 }
 
 // Paging limits.

@@ -52,6 +52,10 @@ func (c *call) datacenters() map[string]string {
 		}
 	}
 	if len(out) == 0 {
+		if pub := c.f.gw.Config().PublicRoot(); pub != "" {
+			out[c.target.Provider] = pub
+			return out
+		}
 		scheme := "http"
 		if c.r.TLS != nil {
 			scheme = "https"

@@ -614,7 +614,8 @@ func TestParameterMessages(t *testing.T) {
 func TestExportStaysInExportDir(t *testing.T) {
 	e := setup(t, "")
 	a := e.alice
-	img := "/alice/images/" + img1UUID
+	// img3 is alice's (owned by her cloud identity): only an owner exports
+	img := "/alice/images/" + gateway.SchemeUUID.ID("mock", "mock", gateway.KindImages, "img3")
 	want(t, a.do("POST", img+"?action=update", map[string]any{"name": "../../../escape", "version": "../v"}), 200, "")
 	r := a.do("POST", img+"?action=export", map[string]any{"manta_path": "/alice/stor/"})
 	want(t, r, 200, "")

@@ -39,7 +39,7 @@ func (f *Front) exportImage(c *call) error {
 	if err := checkMantaPath(mp, c.login); err != nil {
 		return err
 	}
-	id, img, err := c.loadImage()
+	id, img, err := c.loadImageFor(opExport)
 	if err != nil {
 		return err
 	}

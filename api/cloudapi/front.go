@@ -300,7 +300,7 @@ func (c *call) session() (*gateway.Session, error) {
 	}
 	s, err := c.f.gw.Open(c.r.Context(), c.target, c.acct.CredentialsFor(c.target.Driver))
 	if err != nil {
-		return nil, err
+		return nil, noCredentials(err, c.login, c.target)
 	}
 	c.sess = s
 	return s, nil
@@ -308,5 +308,6 @@ func (c *call) session() (*gateway.Session, error) {
 
 // sessionFor opens another provider of the account, for imports.
 func (c *call) sessionFor(ctx context.Context, t gateway.Target) (*gateway.Session, error) {
-	return c.f.gw.Open(ctx, t, c.acct.CredentialsFor(t.Driver))
+	s, err := c.f.gw.Open(ctx, t, c.acct.CredentialsFor(t.Driver))
+	return s, noCredentials(err, c.login, t)
 }

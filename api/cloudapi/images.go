@@ -80,10 +80,11 @@ func (c *call) owner(img model.Image, m model.ImageMeta) (string, bool) {
 	creds := c.acct.CredentialsFor(c.target.Driver)
 	if m.Creator != "" && m.Creator != c.login {
 		// made through the gateway by another account (which may share
-		// the cloud identity): that account owns it
+		// the cloud identity): that account owns it, also once removed
 		if id := c.accountID(m.Creator); id != "" {
 			return id, false
 		}
+		return gateway.SchemeUUID.ID(c.target.Driver, c.target.Provider, gateway.KindOwners, "account:"+m.Creator), false
 	}
 	if m.Creator == c.login || (img.OwnerID != "" && img.OwnerID == creds.User) {
 		return c.acct.ID, true
@@ -143,13 +144,7 @@ func (c *call) render(img model.Image, id string) imageJSON {
 	}
 	owner, mine := c.owner(img, m)
 	out.Owner = owner
-	public := !mine
-	switch img.Visibility {
-	case model.VisibilityPublic:
-		public = true
-	case model.VisibilityPrivate, model.VisibilityShared:
-		public = false
-	}
+	public := isPublic(img, m, mine)
 	out.Public = &public
 	if len(img.Tags) > 0 || len(m.Tags) > 0 {
 		out.Tags = map[string]any{}
@@ -314,6 +309,9 @@ func (f *Front) listImages(c *call) error {
 		uuid := sess.IDs(p.Listing(), gateway.SchemeUUID)
 		for i := range p.Len() {
 			img := p.At(i)
+			if !c.allowed(*img, opRead) {
+				continue
+			}
 			if j := c.render(*img, uuid(img.ID)); fl.match(j) {
 				out = append(out, j)
 			}
@@ -354,7 +352,7 @@ func (c *call) loadImage() (string, model.Image, error) {
 }
 
 func (f *Front) getImage(c *call) error {
-	id, img, err := c.loadImage()
+	id, img, err := c.loadImageFor(opRead)
 	if err != nil {
 		return err
 	}
@@ -362,7 +360,7 @@ func (f *Front) getImage(c *call) error {
 }
 
 func (f *Front) deleteImage(c *call) error {
-	_, img, err := c.loadImage()
+	_, img, err := c.loadImageFor(opDelete)
 	if err != nil {
 		return err
 	}
@@ -500,7 +498,7 @@ func (f *Front) updateImage(c *call) error {
 	if err != nil {
 		return err
 	}
-	id, img, err := c.loadImage()
+	id, img, err := c.loadImageFor(opUpdate)
 	if err != nil {
 		return err
 	}
@@ -530,7 +528,7 @@ func (f *Front) updateImage(c *call) error {
 }
 
 func (f *Front) cloneImage(c *call) error {
-	id, src, err := c.loadImage()
+	id, src, err := c.loadImageFor(opClone)
 	if err != nil {
 		return err
 	}
@@ -579,6 +577,9 @@ func (f *Front) importImage(c *call) error {
 	}
 	if err != nil {
 		return err
+	}
+	if srcImg, err := src.GetImage(ctx, native); err == nil && !c.allowed(srcImg, opClone) {
+		return newErr(http.StatusForbidden, "NotAuthorized", c.login+" is not allowed to import image "+id+": it belongs to another account")
 	}
 	if gateway.IsUUID(native) {
 		if _, err := sess.GetImage(ctx, native); err == nil {

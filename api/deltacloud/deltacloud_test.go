@@ -21,7 +21,7 @@ import (
 const firefox = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 const chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
 
-func newServer(t *testing.T, yaml string) *apitest.Server {
+func newServer(t testing.TB, yaml string) *apitest.Server {
 	t.Helper()
 	cfg, err := gateway.ParseConfig(strings.NewReader(yaml))
 	if err != nil {
@@ -352,7 +352,7 @@ func TestCreateDelete(t *testing.T) {
 	if err != nil || job.State != "succeeded" {
 		t.Fatalf("job %s: %+v %v", jobID, job, err)
 	}
-	if jr := do(t, s, req{path: "/api/jobs/" + jobID + "?format=json"}); jr.status != 200 || !strings.Contains(jr.body, `"state":"succeeded"`) {
+	if jr := do(t, s, req{path: "/api/jobs/" + jobID + "?format=json", auth: true}); jr.status != 200 || !strings.Contains(jr.body, `"state":"succeeded"`) {
 		t.Errorf("job resource: %d %s", jr.status, jr.body)
 	}
 	if g := do(t, s, req{path: "/api/images/img4", auth: true}); !strings.Contains(g.body, "<state>AVAILABLE</state>") {

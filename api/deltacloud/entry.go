@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/imagegw/imagegw/gateway"
 	"github.com/imagegw/imagegw/model"
 	"github.com/imagegw/imagegw/render"
 )
@@ -25,16 +26,26 @@ type entryLink struct {
 // entryPoint answers GET /api: one link per collection the driver
 // supports, with the image features it really implements.
 func (f *Front) entryPoint(c *call) error {
+	fa := c.r.URL.Query().Get("force_auth")
 	sess, err := c.session()
-	if err != nil {
+	var caps gateway.Capabilities
+	switch {
+	case err == nil:
+		caps = sess.Capabilities()
+	case model.MessageOf(err) == gateway.ErrCredentialsRequired && fa != "1" && fa != "true":
+		// anonymous on a provider that serves no anonymous requests: the
+		// entry point still says what the driver can do
+		if caps, err = f.gw.DriverCapabilities(c.r.Context(), c.target); err != nil {
+			return err
+		}
+	default:
 		return err
 	}
-	if fa := c.r.URL.Query().Get("force_auth"); fa == "1" || fa == "true" {
+	if fa == "1" || fa == "true" {
 		if err := sess.CheckCredentials(c.r.Context()); err != nil {
 			return err
 		}
 	}
-	caps := sess.Capabilities()
 	var imgFeatures []feature
 	if caps.Features.OwnerFilter {
 		imgFeatures = append(imgFeatures, feature{"owner_id", "index", []string{"owner_id"}})

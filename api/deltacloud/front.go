@@ -169,6 +169,10 @@ func (f *Front) dispatch(methods map[string]handler) http.Handler {
 			f.fail(c, c.selErr, 0)
 			return
 		}
+		if err := c.sameOrigin(); err != nil {
+			f.fail(c, err, 0)
+			return
+		}
 		if err := h(c); err != nil {
 			f.fail(c, err, 0)
 		}
@@ -260,9 +264,12 @@ func (f *Front) newCall(w http.ResponseWriter, r *http.Request) *call {
 	return c
 }
 
-// root returns scheme://host of the request, believing X-Forwarded-* only
-// from trusted proxies.
+// root returns the configured public_url, else scheme://host of the
+// request, believing X-Forwarded-* only from trusted proxies.
 func (f *Front) root(r *http.Request) string {
+	if pub := f.gw.Config().PublicRoot(); pub != "" {
+		return pub
+	}
 	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"

@@ -373,6 +373,10 @@ func (f *Front) sendCreated(c *call, sess *gateway.Session, img model.Image, job
 		c.w.Header().Set("X-Job-Id", job.ID)
 		c.w.Header().Add("Link", fmt.Sprintf("<%s>; rel=\"job\"", c.href("jobs", job.ID)))
 	}
+	if c.format == fmtHTML { // post/redirect/get: a reload does not create again
+		http.Redirect(c.w, c.r, c.href("images", img.ID), http.StatusSeeOther)
+		return nil
+	}
 	return f.sendImage(c, http.StatusCreated, sess, img)
 }
 

@@ -4,12 +4,14 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/imagegw/imagegw/api"
+	"github.com/imagegw/imagegw/gateway"
 	"github.com/imagegw/imagegw/model"
 	"github.com/imagegw/imagegw/render"
 )
@@ -383,30 +385,72 @@ func (c *call) jobXML(x *render.XML, j model.Job) {
 	x.End()
 }
 
+// listJobs lists the caller's own jobs (the identity of its credentials on
+// the selected provider), a page at a time: ?limit (1 to 1000, default
+// 100) and ?marker from the previous page's next link.
 func (f *Front) listJobs(c *call) error {
-	jobs, err := f.gw.Jobs().List(c.r.Context())
+	sess, err := c.jobSession()
 	if err != nil {
 		return err
 	}
-	mine := jobs[:0]
-	for _, j := range jobs {
-		if j.Driver == c.target.Driver && j.Provider == c.target.Provider {
-			mine = append(mine, j)
+	q := gateway.JobQuery{Caller: sess.Identity(), Cursor: c.r.URL.Query().Get("marker")}
+	if v := c.r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > gateway.MaxJobLimit {
+			return model.Errorf(model.InvalidArgument, "limit must be a number from 1 to %d, not %q", gateway.MaxJobLimit, v)
 		}
+		q.Limit = n
+	}
+	page, err := f.gw.Jobs().ListFor(c.r.Context(), q)
+	if err != nil {
+		return err
+	}
+	mine, next := page.Jobs, ""
+	if page.NextCursor != "" {
+		nq := c.r.URL.Query()
+		nq.Set("marker", page.NextCursor)
+		if _, ok := nq["format"]; !ok && c.format != fmtXML {
+			nq.Set("format", c.format)
+		}
+		next = c.href("jobs") + "?" + nq.Encode()
+		c.w.Header().Add("Link", "<"+next+`>; rel="next"`)
 	}
 	return c.send(http.StatusOK, func(x *render.XML) {
 		x.Start("jobs")
 		for _, j := range mine {
 			c.jobXML(x, j)
 		}
+		if next != "" {
+			x.Empty("link", render.A("rel", "next"), render.A("href", next))
+		}
 		x.End()
 	}, func(w io.Writer) error {
-		return render.JSONList(w, "jobs", mine, func(j model.Job) any { return map[string]any{"job": c.jobJSON(j)} })
-	}, "Jobs", func(h *render.HTML) { c.jobsHTML(h, mine) })
+		return render.JSONPage(w, "jobs", len(mine), func(i int) any { return map[string]any{"job": c.jobJSON(mine[i])} }, next)
+	}, "Jobs", func(h *render.HTML) {
+		c.jobsHTML(h, mine)
+		if next != "" {
+			h.Raw("<p>")
+			h.Link(next, "next page")
+			h.Raw("</p>")
+		}
+	})
+}
+
+// jobSession is the session whose identity owns jobs: jobs need
+// credentials, even on an anonymous provider.
+func (c *call) jobSession() (*gateway.Session, error) {
+	if _, _, ok := c.r.BasicAuth(); !ok {
+		return nil, model.Errorf(model.Unauthenticated, gateway.ErrCredentialsRequired)
+	}
+	return c.session()
 }
 
 func (f *Front) getJob(c *call) error {
-	j, err := f.gw.Jobs().Get(c.r.Context(), mux.Vars(c.r)["id"])
+	sess, err := c.jobSession()
+	if err != nil {
+		return err
+	}
+	j, err := f.gw.Jobs().GetFor(c.r.Context(), sess.Identity(), mux.Vars(c.r)["id"])
 	if err != nil {
 		return err
 	}

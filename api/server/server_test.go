@@ -36,7 +36,7 @@ func (panicky) ListHardwareProfiles(context.Context) ([]model.HardwareProfile, e
 }
 
 func init() {
-	drivers.Register(drivers.Registration{ID: "panicky", Name: "Panicky",
+	drivers.Register(drivers.Registration{ID: "panicky", Name: "Panicky", Anonymous: true, // no server-side credentials
 		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
 			return panicky{}, nil
 		}})
@@ -92,7 +92,7 @@ func (sizeless) ListHardwareProfiles(context.Context) ([]model.HardwareProfile, 
 }
 
 func init() {
-	drivers.Register(drivers.Registration{ID: "sizeless", Name: "Sizeless",
+	drivers.Register(drivers.Registration{ID: "sizeless", Name: "Sizeless", Anonymous: true, // no server-side credentials
 		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
 			return sizeless{}, nil
 		}})
@@ -134,7 +134,7 @@ func (orphan) GetInstance(context.Context, string) (model.Instance, error) {
 }
 
 func init() {
-	drivers.Register(drivers.Registration{ID: "orphan", Name: "Orphan",
+	drivers.Register(drivers.Registration{ID: "orphan", Name: "Orphan", Anonymous: true, // no server-side credentials
 		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
 			return orphan{}, nil
 		}})

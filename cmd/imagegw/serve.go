@@ -87,6 +87,8 @@ func runServe(out io.Writer, args []string) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "write logs as JSON")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
+	tlsCert := fs.String("tls-cert", envOr("IMAGEGW_TLS_CERT", ""), "serve HTTPS with this PEM certificate (chain) file, with --tls-key (env IMAGEGW_TLS_CERT)")
+	tlsKey := fs.String("tls-key", envOr("IMAGEGW_TLS_KEY", ""), "the PEM private key of --tls-cert (env IMAGEGW_TLS_KEY)")
 	if err := parseFlags(fs, out, args); err != nil {
 		return err
 	}
@@ -105,6 +107,10 @@ func runServe(out io.Writer, args []string) error {
 		log = slog.New(slog.NewTextHandler(os.Stderr, hopts))
 	}
 
+	tlsCfg, err := tlsConfig(*tlsCert, *tlsKey)
+	if err != nil {
+		return err
+	}
 	var cfg gateway.Config
 	if *cfgPath != "" {
 		var err error
@@ -139,11 +145,24 @@ func runServe(out io.Writer, args []string) error {
 		return err
 	}
 	srv := server.NewHTTPServer(server.New(gw, server.Options{Logger: log, Metrics: m}), server.DefaultTimeouts, log)
+	srv.TLSConfig = tlsCfg
 	d := gw.Defaults()
-	log.Info("imagegw serving", "addr", "http://"+ln.Addr().String()+"/api", "data", *data, "store", storeKind,
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+	} else {
+		warnPlainHTTP(log, ln.Addr())
+	}
+	log.Info("imagegw serving", "addr", scheme+"://"+ln.Addr().String()+"/api", "data", *data, "store", storeKind,
 		"default_driver", d.Driver, "default_provider", d.Provider)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

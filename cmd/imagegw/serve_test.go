@@ -220,7 +220,7 @@ func TestKillKeepsAcknowledgedCreates(t *testing.T) {
 	// Jobs resumed after the restart all finish.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		res, err := get(g2.addr, "/api/jobs?format=json")
+		res, err := get(g2.addr, "/api/jobs?format=json&limit=1000")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,6 +30,7 @@ func init() {
 	drivers.Register(drivers.Registration{
 		ID: ID, Name: "Mock", Open: Open,
 		DefaultProvider: &model.ProviderConfig{Name: "mock", Driver: ID},
+		Anonymous:       true, // no server-side credentials: anonymous callers see public images
 	})
 }
 

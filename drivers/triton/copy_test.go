@@ -48,8 +48,9 @@ func TestEndToEndCopyAcrossDatacenters(t *testing.T) {
 	}
 }
 
-// TestExport exports img1 to the cloud's Manta stand-in (its export_dir):
-// the manifest and image file land under the path given.
+// TestExport exports img3 (alice's: her cloud identity owns it; only an
+// owner may export) to the cloud's Manta stand-in (its export_dir): the
+// manifest and image file land under the path given.
 func TestExport(t *testing.T) {
 	s := newSetup(t)
 	srv := frontServer(t, s, map[string]string{"dc-mock": "mock"})
@@ -58,11 +59,12 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := sess.ExportImage(ctx, img1, model.ExportRequest{Path: "/alice/stor/exports/img1"})
+	img3 := gateway.SchemeUUID.ID("mock", "mock", gateway.KindImages, "img3")
+	res, err := sess.ExportImage(ctx, img3, model.ExportRequest{Path: "/alice/stor/exports/img3"})
 	if err != nil {
 		t.Fatalf("export: %v", err)
 	}
-	if !strings.HasSuffix(res.ManifestPath, ".imgmanifest") || !strings.HasPrefix(res.ImagePath, "/alice/stor/exports/img1") {
+	if !strings.HasSuffix(res.ManifestPath, ".imgmanifest") || !strings.HasPrefix(res.ImagePath, "/alice/stor/exports/img3") {
 		t.Errorf("export = %+v", res)
 	}
 	for _, p := range []string{res.ImagePath, res.ManifestPath} {
@@ -73,7 +75,10 @@ func TestExport(t *testing.T) {
 	if _, err := sess.ExportImage(ctx, unknown, model.ExportRequest{Path: "/alice/stor/x"}); model.CodeOf(err) != model.NotFound {
 		t.Errorf("export of an unknown image: %v, want NotFound", err)
 	}
-	if _, err := sess.ExportImage(ctx, img1, model.ExportRequest{Path: "/bob/stor/x"}); model.CodeOf(err) != model.InvalidArgument {
+	if _, err := sess.ExportImage(ctx, img3, model.ExportRequest{Path: "/bob/stor/x"}); model.CodeOf(err) != model.InvalidArgument {
 		t.Errorf("export outside the account's Manta: %v, want InvalidArgument", err)
+	}
+	if _, err := sess.ExportImage(ctx, img1, model.ExportRequest{Path: "/alice/stor/x"}); model.CodeOf(err) != model.PermissionDenied {
+		t.Errorf("export of a public image alice does not own: %v, want PermissionDenied", err)
 	}
 }

@@ -179,7 +179,7 @@ providers:
 	}
 	// Every creation is acknowledged and its job still running (the native
 	// front lists the jobs): kill -9 now.
-	res, err := http.Get(base + "/api/jobs?format=json")
+	res, err := getJobs(base + "/api/jobs?format=json&limit=1000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ providers:
 	// /api/jobs) until each has noticed its image's end.
 	for _, s := range got {
 		for {
-			res, err := http.Get(base + "/api/jobs/" + s.job + "?format=json")
+			res, err := getJobs(base + "/api/jobs/" + s.job + "?format=json")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -344,4 +344,15 @@ providers:
 	if resumed != n {
 		t.Errorf("%d of %d jobs say they were resumed after the restart", resumed, n)
 	}
+}
+
+// getJobs asks the native front for jobs as the account's cloud identity
+// (the mock's mockuser): a caller sees only its own jobs.
+func getJobs(url string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth("mockuser", "mockpassword")
+	return http.DefaultClient.Do(req)
 }
