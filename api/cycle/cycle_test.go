@@ -304,6 +304,10 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 	e.c.As(e.admin, e.other).Do("GET", "/v1/jobs/"+d.Data.Job.ID, nil).Want(t, "job with another hub's header", 403)
+	_, otherKey, _ := e.keys.AddKey(context.Background(), e.other, "o", nil, 0)
+	if er := e.c.As(otherKey, e.other).Do("GET", "/v1/jobs/"+d.Data.Job.ID, nil).Want(t, "another hub's job", 404).Error(t); er.Code != "404.job" {
+		t.Errorf("another hub's job: %+v", er)
+	}
 }
 
 // TestPruneImport: prune ["inst1"] deletes the unused images made from
