@@ -296,6 +296,22 @@ func (g *Gateway) Open(ctx context.Context, t Target, creds model.Credentials) (
 	if err := g.checkAnonymous(pe, creds); err != nil {
 		return nil, err
 	}
+	return g.open(ctx, t, pe, creds)
+}
+
+// openAs opens a session for the gateway's own work, with no anonymity
+// check: a job following what an accepted request started, a reconciled
+// create, the reference checks of an authenticated tenant's write (which
+// act with the operator's credentials for the provider by design).
+func (g *Gateway) openAs(ctx context.Context, t Target, creds model.Credentials) (*Session, error) {
+	pe, ok := g.providers[t.Provider]
+	if !ok || pe.cfg.Driver != t.Driver {
+		return nil, model.Errorf(model.InvalidArgument, "provider %q is not configured for driver %s", t.Provider, t.Driver)
+	}
+	return g.open(ctx, t, pe, creds)
+}
+
+func (g *Gateway) open(ctx context.Context, t Target, pe *providerEntry, creds model.Credentials) (*Session, error) {
 	d, err := pe.prov.Connect(ctx, creds)
 	if err != nil {
 		return nil, classify(err)

@@ -220,7 +220,7 @@ func (j *Jobs) runIntent(rec intentRecord) {
 func (j *Jobs) find(rec intentRecord, creds model.Credentials) (model.Image, *Session, error) {
 	ctx, cancel := context.WithTimeout(j.ctx, time.Minute)
 	defer cancel()
-	sess, err := j.g.Open(ctx, Target{Driver: rec.Driver, Provider: rec.Provider}, creds)
+	sess, err := j.g.openAs(ctx, Target{Driver: rec.Driver, Provider: rec.Provider}, creds)
 	if err != nil {
 		return model.Image{}, nil, err
 	}

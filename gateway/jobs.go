@@ -256,7 +256,7 @@ func (j *Jobs) run(ctx context.Context, rec jobRecord) {
 func (j *Jobs) poll1(ctx context.Context, job model.Job, creds model.Credentials, last string) (model.Image, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	sess, err := j.g.Open(ctx, Target{Driver: job.Driver, Provider: job.Provider}, creds)
+	sess, err := j.g.openAs(ctx, Target{Driver: job.Driver, Provider: job.Provider}, creds)
 	if err != nil {
 		return model.Image{}, err
 	}

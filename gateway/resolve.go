@@ -39,7 +39,7 @@ func (g *Gateway) resolveMapping(ctx context.Context, kind TypeKind, provider st
 		return r, model.Errorf(model.InvalidArgument, "unknown provider %s", provider)
 	}
 	r.Driver = pe.cfg.Driver
-	sess, err := g.Open(ctx, Target{Driver: pe.cfg.Driver, Provider: provider}, g.operatorCredentials(provider, pe))
+	sess, err := g.openAs(ctx, Target{Driver: pe.cfg.Driver, Provider: provider}, g.operatorCredentials(provider, pe))
 	if err != nil {
 		return r, unavailable(provider, err)
 	}

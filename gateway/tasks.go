@@ -182,7 +182,7 @@ func (j *Jobs) runTask(ctx context.Context, rec jobRecord, fn TaskFunc) {
 func (j *Jobs) step(ctx context.Context, job *model.Job, creds model.Credentials, fn TaskFunc) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	sess, err := j.g.Open(ctx, Target{Driver: job.Driver, Provider: job.Provider}, creds)
+	sess, err := j.g.openAs(ctx, Target{Driver: job.Driver, Provider: job.Provider}, creds)
 	if err != nil {
 		return false, err
 	}

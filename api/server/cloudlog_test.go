@@ -39,7 +39,7 @@ func (failing) ListHardwareProfiles(context.Context) ([]model.HardwareProfile, e
 }
 
 func init() {
-	drivers.Register(drivers.Registration{ID: "failing", Name: "Failing",
+	drivers.Register(drivers.Registration{ID: "failing", Name: "Failing", Anonymous: true, // no server-side credentials
 		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
 			return failing{}, nil
 		}})
