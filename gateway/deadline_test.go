@@ -46,7 +46,7 @@ func (hanging) ListHardwareProfiles(ctx context.Context) ([]model.HardwareProfil
 }
 
 func init() {
-	drivers.Register(drivers.Registration{ID: "hanging", Name: "Hanging",
+	drivers.Register(drivers.Registration{ID: "hanging", Name: "Hanging", Anonymous: true, // no server-side credentials
 		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
 			return hanging{}, nil
 		}})

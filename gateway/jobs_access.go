@@ -69,21 +69,25 @@ func (j *Jobs) pruneAt(ctx context.Context, now time.Time) (int, error) {
 
 // startPruner prunes at once and then every hour until the runner closes.
 func (j *Jobs) startPruner() {
+	prune := func() {
+		if n, err := j.Prune(j.ctx); err != nil && j.ctx.Err() == nil {
+			j.g.log.Warn("pruning finished jobs", "err", err)
+		} else if n > 0 {
+			j.g.log.Info("pruned finished jobs", "count", n, "retention", j.retention().String())
+		}
+	}
+	prune() // before the gateway serves
 	j.wg.Add(1)
 	go func() {
 		defer j.wg.Done()
 		tick := time.NewTicker(pruneEvery)
 		defer tick.Stop()
 		for {
-			if n, err := j.Prune(j.ctx); err != nil && j.ctx.Err() == nil {
-				j.g.log.Warn("pruning finished jobs", "err", err)
-			} else if n > 0 {
-				j.g.log.Info("pruned finished jobs", "count", n, "retention", j.retention().String())
-			}
 			select {
 			case <-j.ctx.Done():
 				return
 			case <-tick.C:
+				prune()
 			}
 		}
 	}()
