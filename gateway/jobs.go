@@ -183,6 +183,10 @@ func (j *Jobs) follow(rec jobRecord) {
 // the job's lease passed to another replica. It stops as soon as a write of
 // the job is fenced off (persist).
 func (j *Jobs) run(ctx context.Context, rec jobRecord) {
+	if fn, ok := taskFor(rec.Job.Kind); ok {
+		j.runTask(ctx, rec, fn) // a task job (tasks.go)
+		return
+	}
 	job := rec.Job
 	log := j.g.log.With("job", job.ID, "kind", job.Kind, "driver", job.Driver, "provider", job.Provider, "image", job.Target)
 	creds, err := j.g.secrets.Open(rec.Creds)

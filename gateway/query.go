@@ -278,7 +278,7 @@ func (snap *snapshot) query(q model.ImageQuery, o model.ListOptions) (ImagePage,
 func allMatch(q model.ImageQuery) bool {
 	return q.OwnerID == "" && q.Architecture == "" && q.Name == "" && q.State == "" && len(q.States) == 0 &&
 		q.OS == "" && q.Type == "" && q.Version == "" && q.CreatedAfter.IsZero() && q.CreatedBefore.IsZero() &&
-		len(q.IDs) == 0 && q.NamePattern == "" && q.Search == "" && len(q.Tags) == 0
+		len(q.IDs) == 0 && q.NamePattern == "" && q.Search == "" && len(q.Tags) == 0 && len(q.Fields) == 0
 }
 
 // QueryImages runs a query over the catalog: filter (with indexes where

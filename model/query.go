@@ -33,6 +33,10 @@ type ImageQuery struct {
 	Tags          map[string]string
 	CreatedAfter  time.Time // strictly after; zero: no bound
 	CreatedBefore time.Time // strictly before; zero: no bound
+
+	// Fields must all be present with these values in the overlay's Fields
+	// (what a front keeps about the images it made).
+	Fields map[string]string
 }
 
 // Match reports whether img satisfies every filter of q. An OwnerID of "self"
@@ -73,6 +77,11 @@ func (q ImageQuery) Match(img Image) bool {
 	}
 	for k, v := range q.Tags {
 		if img.Tags[k] != v && !(img.Meta != nil && fmt.Sprint(img.Meta.Tags[k]) == v && img.Meta.Tags[k] != nil) {
+			return false
+		}
+	}
+	for k, v := range q.Fields {
+		if img.Meta == nil || img.Meta.Fields[k] != v {
 			return false
 		}
 	}
@@ -135,6 +144,7 @@ const (
 	SortArchitecture = "architecture"
 	SortState        = "state"
 	SortDescription  = "description" // the native front's default order only
+	SortSize         = "size"        // SizeBytes; not offered by ParseSort
 )
 
 // SortKey is one key of a list's order.
@@ -202,6 +212,8 @@ func (i Image) SortValue(field string) string {
 		return strings.ToUpper(i.State)
 	case SortDescription:
 		return i.Description
+	case SortSize:
+		return fmt.Sprintf("%020d", uint64(i.SizeBytes)^1<<63)
 	}
 	return i.ID
 }
