@@ -88,38 +88,6 @@ func (c *call) consoleListDefaults(o *model.ListOptions) {
 	}
 }
 
-// naturalCompare orders ids with their digit runs as numbers: img5 before
-// img10.
-func naturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		da, db := digits(a), digits(b)
-		if da > 0 && db > 0 {
-			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
-			if len(na) != len(nb) {
-				return len(na) - len(nb)
-			}
-			if c := strings.Compare(na, nb); c != 0 {
-				return c
-			}
-			a, b = a[da:], b[db:]
-			continue
-		}
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) - len(b)
-}
-
-func digits(s string) int {
-	n := 0
-	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
-		n++
-	}
-	return n
-}
-
 func stateBadge(h *render.HTML, state string) {
 	s := strings.ToUpper(state)
 	h.Raw(`<span class="state `)
@@ -185,12 +153,9 @@ func (c *call) imagesHTML(h *render.HTML, p *gateway.ImagePage, next string) {
 	h.Esc(c.href("images"))
 	h.Raw(`">Clear</a></label></form>`)
 
-	order := make([]int, p.Len())
+	order := make([]int, p.Len()) // the gateway's order: ids are natural (img5 before img10)
 	for i := range order {
 		order[i] = i
-	}
-	if s := q.Get("sort"); s == "" || s == "id" || s == "+id" {
-		slices.SortStableFunc(order, func(a, b int) int { return naturalCompare(p.At(a).ID, p.At(b).ID) })
 	}
 	if p.Len() == 0 {
 		h.Raw(`<p class="note">No images match.</p>`)

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/imagegw/imagegw/model"
 )
 
 func init() {
@@ -485,7 +487,7 @@ func (c *client) listImages(ctx context.Context, f *clientFlags) error {
 		all = all[:*f.limit]
 	}
 	if *f.sort == "" {
-		slices.SortStableFunc(all, func(a, b imageDoc) int { return naturalCompare(a.ID, b.ID) })
+		slices.SortStableFunc(all, func(a, b imageDoc) int { return model.CompareIDs(a.ID, b.ID) })
 	}
 	if c.json {
 		return json.NewEncoder(c.stdout).Encode(map[string]any{"images": all})
@@ -756,36 +758,4 @@ func propText(p propDoc) string {
 		v = strings.Join(p.Values, "|")
 	}
 	return strings.TrimSpace(v + " " + unit)
-}
-
-// naturalCompare orders ids with their digit runs as numbers: img5 before
-// img10.
-func naturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		da, db := digitRun(a), digitRun(b)
-		if da > 0 && db > 0 {
-			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
-			if len(na) != len(nb) {
-				return len(na) - len(nb)
-			}
-			if c := strings.Compare(na, nb); c != 0 {
-				return c
-			}
-			a, b = a[da:], b[db:]
-			continue
-		}
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) - len(b)
-}
-
-func digitRun(s string) int {
-	n := 0
-	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
-		n++
-	}
-	return n
 }
