@@ -190,7 +190,7 @@ func (a *Answers) Send(w http.ResponseWriter, r *http.Request, b Body) error {
 	h["Cache-Control"] = cacheControlV
 	cond := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if e := a.get(b.Key); e != nil {
-		if cond && ETagMatches(r.Header.Get("If-None-Match"), e.etag()) {
+		if cond && r.Header.Get("If-None-Match") != "" && ETagMatches(r.Header.Get("If-None-Match"), e.etag()) {
 			h.Set("ETag", e.etag())
 			w.WriteHeader(http.StatusNotModified)
 			return nil

@@ -75,11 +75,10 @@ const consolePageSize = 20
 // console's: pages of consolePageSize, by id. The page then shows its ids
 // in natural order (img5 before img10); the catalog's cursor still walks
 // ids in byte order from page to page.
-func (c *call) consoleListDefaults(o *model.ListOptions) {
+func (c *call) consoleListDefaults(q url.Values, o *model.ListOptions) {
 	if c.format != fmtHTML {
 		return
 	}
-	q := c.r.URL.Query()
 	if o.Limit == 0 && q.Get("limit") == "" {
 		o.Limit = consolePageSize
 	}

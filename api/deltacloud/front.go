@@ -327,7 +327,7 @@ func contentType(format string) string {
 // negotiate picks the representation: ?format beats Accept; see
 // docs/api/deltacloud.md for the Accept rules.
 func negotiate(r *http.Request) (string, error) {
-	if r.URL.Query().Has("format") {
+	if q := r.URL.RawQuery; q != "" && strings.Contains(q, "format") && r.URL.Query().Has("format") {
 		switch f := strings.ToLower(r.URL.Query().Get("format")); f {
 		case fmtXML, fmtJSON, fmtHTML:
 			return f, nil

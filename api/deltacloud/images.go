@@ -194,11 +194,12 @@ func (c *call) nextHref(p *gateway.ImagePage) string {
 }
 
 func (f *Front) listImages(c *call) error {
-	iq, o, err := listQuery(c.r.URL.Query())
+	query := c.r.URL.Query()
+	iq, o, err := listQuery(query)
 	if err != nil {
 		return err
 	}
-	c.consoleListDefaults(&o)
+	c.consoleListDefaults(query, &o)
 	if c.federation != nil {
 		return f.listImagesFederated(c, iq, o) // several providers at once: federated.go
 	}
