@@ -21,7 +21,7 @@ const (
 	DefaultAnswerBudget = 64 << 20
 	// maxBuffered is the largest body held whole (and so given a strong
 	// ETag); a larger one streams.
-	maxBuffered = 12 << 20
+	maxBuffered = 16 << 20
 	// gzipMin is the smallest body sent gzipped to a client that accepts it.
 	gzipMin = 1024
 )
@@ -168,7 +168,7 @@ func AcceptsGzip(r *http.Request) bool {
 }
 
 // Send writes a 200 or 201 body, encoded once:
-//   - An answer of at most 12 MiB is held whole: it gets a strong ETag (the
+//   - An answer of at most 16 MiB is held whole: it gets a strong ETag (the
 //     quoted hex MD5 of the body), a Content-Length, 304 when a GET or
 //     HEAD's If-None-Match matches, and with a Key it is kept (with its
 //     gzip form once asked for) and sent again without rendering.
@@ -255,7 +255,8 @@ func (a *Answers) encodeAndSend(w http.ResponseWriter, r *http.Request, b Body, 
 		}
 		return err
 	}
-	e := &encoded{key: b.Key, body: sp.buf.Bytes(), md5: md5.Sum(sp.buf.Bytes())}
+	body := sp.buf.Bytes()
+	e := &encoded{key: b.Key, body: body, md5: md5.Sum(body)}
 	a.put(e)
 	if f != nil {
 		f.enc = e
@@ -333,7 +334,7 @@ type spill struct {
 	r       *http.Request
 	b       Body
 	limit   int
-	buf     bytes.Buffer
+	buf     chunkBuf
 	spilled bool
 	out     io.Writer
 	zw      *gzip.Writer
@@ -375,8 +376,8 @@ func (s *spill) spillNow() error {
 		s.b.Header(h)
 	}
 	s.w.WriteHeader(s.b.Status)
-	_, err := s.out.Write(s.buf.Bytes())
-	s.buf = bytes.Buffer{}
+	err := s.buf.writeTo(s.out)
+	s.buf = chunkBuf{}
 	return err
 }
 
@@ -396,4 +397,51 @@ func containsToken(values []string, tok string) bool {
 		}
 	}
 	return false
+}
+
+// chunkBuf holds a body in 256 KiB chunks, so that growing it never copies
+// what it holds: a body that spills into a stream costs at most
+// maxBuffered of memory, and one kept costs one exact copy.
+type chunkBuf struct {
+	chunks [][]byte
+	n      int
+}
+
+const chunkSize = 256 << 10
+
+func (c *chunkBuf) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if len(c.chunks) == 0 || len(c.chunks[len(c.chunks)-1]) == cap(c.chunks[len(c.chunks)-1]) {
+			c.chunks = append(c.chunks, make([]byte, 0, chunkSize))
+		}
+		last := &c.chunks[len(c.chunks)-1]
+		k := min(len(p), cap(*last)-len(*last))
+		*last = append(*last, p[:k]...)
+		p = p[k:]
+	}
+	c.n += n
+	return n, nil
+}
+
+// Len is the number of bytes held.
+func (c *chunkBuf) Len() int { return c.n }
+
+// Bytes returns the body as one slice of exactly its length.
+func (c *chunkBuf) Bytes() []byte {
+	out := make([]byte, 0, c.n)
+	for _, ch := range c.chunks {
+		out = append(out, ch...)
+	}
+	return out
+}
+
+// writeTo writes the chunks to w in order.
+func (c *chunkBuf) writeTo(w io.Writer) error {
+	for _, ch := range c.chunks {
+		if _, err := w.Write(ch); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -78,7 +78,7 @@ func load(index string) (map[string]answer, error) {
 				continue
 			}
 			switch http.CanonicalHeaderKey(k) {
-			case "Date", "Request-Id", "Response-Time", "Content-Length":
+			case "Date", "Request-Id", "Response-Time", "Content-Length", "Transfer-Encoding":
 				continue // per answer, or set by net/http
 			}
 			h.Add(k, strings.TrimSpace(v))
