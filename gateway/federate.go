@@ -3,8 +3,6 @@ package gateway
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -155,9 +153,9 @@ func (g *Gateway) QueryImagesAcross(ctx context.Context, driver string, provider
 	if o.Offset < 0 {
 		return FederatedPage{}, model.Errorf(model.InvalidArgument, "offset: must not be negative, not %d", o.Offset)
 	}
-	var cur fedCursor
+	var cur cursor
 	if o.Cursor != "" {
-		if cur, err = decodeFedCursor(o.Cursor, o.Sort); err != nil {
+		if cur, err = decodeCursor(o.Cursor, o.Sort, true); err != nil {
 			return FederatedPage{}, err
 		}
 	}
@@ -195,55 +193,23 @@ func (g *Gateway) QueryImagesAcross(ctx context.Context, driver string, provider
 	out.Total = len(all)
 	start := 0
 	if o.Cursor != "" {
-		start, _ = slices.BinarySearchFunc(all, cur, func(img FederatedImage, c fedCursor) int {
+		start, _ = slices.BinarySearchFunc(all, cur, func(img FederatedImage, c cursor) int {
 			if afterFedCursor(o.Sort, img, c) > 0 {
 				return 1
 			}
 			return -1
 		})
 	}
-	start = min(start+o.Offset, len(all))
-	end := len(all)
-	if o.Limit > 0 {
-		end = min(start+o.Limit, len(all))
-	}
+	start, end := window(len(all), start, o)
 	out.Images = all[start:end:end]
 	if end < len(all) && end > start {
-		out.NextCursor = encodeFedCursor(o.Sort, all[end-1])
+		out.NextCursor = encodeCursor(o.Sort, all[end-1].Image, all[end-1].Provider)
 	}
 	return out, nil
 }
 
-// fedCursor is a federated NextCursor: a provider's cursor and the
-// provider, the last tie-break.
-type fedCursor struct {
-	cursor
-	Provider string `json:"p"`
-}
-
-func encodeFedCursor(keys []model.SortKey, img FederatedImage) string {
-	c := fedCursor{cursor: cursor{Sort: model.FormatSort(keys), ID: img.ID}, Provider: img.Provider}
-	for _, k := range keys {
-		c.Values = append(c.Values, img.SortValue(k.Field))
-	}
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeFedCursor(s string, keys []model.SortKey) (fedCursor, error) {
-	var c fedCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" || c.Provider == "" {
-		return c, model.Errorf(model.InvalidArgument, "marker: %q is not a marker this gateway gave for several providers", s)
-	}
-	if c.Sort != model.FormatSort(keys) || len(c.Values) != len(keys) {
-		return c, model.Errorf(model.InvalidArgument, "marker: it was given for sort %q, not %q", c.Sort, model.FormatSort(keys))
-	}
-	return c, nil
-}
-
 // afterFedCursor compares img with the cursor's position: > 0 when img
 // comes after it.
-func afterFedCursor(keys []model.SortKey, img FederatedImage, c fedCursor) int {
-	return cmp.Or(afterCursor(keys, img.Image, c.cursor), cmp.Compare(img.Provider, c.Provider))
+func afterFedCursor(keys []model.SortKey, img FederatedImage, c cursor) int {
+	return cmp.Or(afterCursor(keys, img.Image, c), cmp.Compare(img.Provider, c.Provider))
 }

@@ -166,15 +166,17 @@ func (s *snapshot) candidates(q model.ImageQuery) []int32 {
 
 // cursor is what a NextCursor encodes: the sort and the last image's sort
 // values and id, so that the next page starts after it wherever it (or its
-// neighbours) went since.
+// neighbours) went since; a federated list's cursor also names the
+// provider, its last tie-break.
 type cursor struct {
-	Sort   string   `json:"s,omitempty"`
-	Values []string `json:"v,omitempty"`
-	ID     string   `json:"i"`
+	Sort     string   `json:"s,omitempty"`
+	Values   []string `json:"v,omitempty"`
+	ID       string   `json:"i"`
+	Provider string   `json:"p,omitempty"`
 }
 
-func encodeCursor(keys []model.SortKey, img *model.Image) string {
-	c := cursor{Sort: model.FormatSort(keys), ID: img.ID}
+func encodeCursor(keys []model.SortKey, img *model.Image, provider string) string {
+	c := cursor{Sort: model.FormatSort(keys), ID: img.ID, Provider: provider}
 	for _, k := range keys {
 		c.Values = append(c.Values, img.SortValue(k.Field))
 	}
@@ -182,16 +184,33 @@ func encodeCursor(keys []model.SortKey, img *model.Image) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string, keys []model.SortKey) (cursor, error) {
+// decodeCursor reads a NextCursor given for keys; federated says whether
+// it must name a provider (and a plain one must not).
+func decodeCursor(s string, keys []model.SortKey, federated bool) (cursor, error) {
 	var c cursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
-		return c, model.Errorf(model.InvalidArgument, "marker: %q is not a marker this gateway gave", s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" || (c.Provider != "") != federated {
+		what := "a marker this gateway gave"
+		if federated {
+			what += " for several providers"
+		}
+		return c, model.Errorf(model.InvalidArgument, "marker: %q is not %s", s, what)
 	}
 	if c.Sort != model.FormatSort(keys) || len(c.Values) != len(keys) {
 		return c, model.Errorf(model.InvalidArgument, "marker: it was given for sort %q, not %q", c.Sort, model.FormatSort(keys))
 	}
 	return c, nil
+}
+
+// window is the [start, end) of a page of n ordered items, start being
+// the position after the cursor (0 without one), then o's offset and limit.
+func window(n, start int, o model.ListOptions) (int, int) {
+	start = min(start+o.Offset, n)
+	end := n
+	if o.Limit > 0 {
+		end = min(start+o.Limit, n)
+	}
+	return start, end
 }
 
 // afterCursor compares img with the cursor's position: > 0 when img comes
@@ -225,7 +244,7 @@ func (snap *snapshot) query(q model.ImageQuery, o model.ListOptions) (ImagePage,
 	var cur cursor
 	if o.Cursor != "" {
 		var err error
-		if cur, err = decodeCursor(o.Cursor, o.Sort); err != nil {
+		if cur, err = decodeCursor(o.Cursor, o.Sort, false); err != nil {
 			return ImagePage{}, err
 		}
 	}
@@ -262,14 +281,10 @@ func (snap *snapshot) query(q model.ImageQuery, o model.ListOptions) (ImagePage,
 			return -1
 		})
 	}
-	start = min(start+o.Offset, len(order))
-	end := len(order)
-	if o.Limit > 0 {
-		end = min(start+o.Limit, len(order))
-	}
+	start, end := window(len(order), start, o)
 	page.idx = order[start:end:end]
 	if end < len(order) && end > start {
-		page.NextCursor = encodeCursor(o.Sort, &snap.images[order[end-1]])
+		page.NextCursor = encodeCursor(o.Sort, &snap.images[order[end-1]], "")
 	}
 	return page, nil
 }
