@@ -2,6 +2,7 @@ package ec2
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+	"github.com/google/uuid"
 
 	"github.com/imagegw/imagegw/model"
 )
@@ -245,16 +248,20 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	if req.Description != "" {
 		in.Description = aws.String(req.Description)
 	}
-	if req.Token != "" {
-		in.TagSpecifications = []types.TagSpecification{{ResourceType: types.ResourceTypeImage,
-			Tags: []types.Tag{{Key: aws.String(TokenTag), Value: aws.String(req.Token)}}}}
+	// Every create is tagged, with the gateway's token (its job id) or one
+	// of its own: the tag is what lets a retry find an image already made.
+	token := req.Token
+	if token == "" {
+		token = uuid.NewString()
 	}
-	out, err := d.client.CreateImage(ctx, in)
+	in.TagSpecifications = []types.TagSpecification{{ResourceType: types.ResourceTypeImage,
+		Tags: []types.Tag{{Key: aws.String(TokenTag), Value: aws.String(token)}}}}
+	id, err := d.sendCreateImage(ctx, in, token)
 	if err != nil {
 		return model.Image{}, mapError(err, "creating an image of "+req.InstanceID)
 	}
 	img := model.Image{
-		ID:          aws.ToString(out.ImageId),
+		ID:          id,
 		Name:        name,
 		Description: req.Description,
 		OwnerID:     owner,
@@ -268,6 +275,69 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	img.OS = osOf(inst.Platform, aws.ToString(inst.PlatformDetails))
 	img.HardwareProfiles = d.fitter(ctx)(img.Architecture, string(inst.VirtualizationType), string(types.DeviceTypeEbs))
 	return img, nil
+}
+
+// sendCreateImage sends CreateImage so that an answer lost makes no second
+// image, and returns the new image's id. CreateImage, unlike CopyImage, has
+// no ClientToken: the SDK's own retry of an attempt whose answer did not
+// arrive (a connection reset, a 5xx after EC2 made the image, a timeout)
+// makes another image. So the SDK does not retry it: this loop does, with
+// the provider's attempts and backoff, and before each retry it looks for
+// an image tagged with token. A retry refused as InvalidAMIName.Duplicate
+// means an earlier attempt made the image and DescribeImages does not show
+// it yet (EC2 is eventually consistent): it keeps looking, it does not make
+// another. Neither does it while the lookup fails. Out of attempts, the
+// error is the last unanswered attempt's (Unavailable, DeadlineExceeded),
+// so that the gateway keeps looking for the image in the background
+// (gateway/intents.go).
+func (d *Driver) sendCreateImage(ctx context.Context, in *ec2.CreateImageInput, token string) (string, error) {
+	r := newRetryer(d.p.settings)
+	var last error
+	made := false // an attempt was refused as a duplicate: no more creates
+	for attempt := 1; attempt <= r.MaxAttempts(); attempt++ {
+		if attempt > 1 {
+			delay, err := r.RetryDelay(attempt, last)
+			if err != nil {
+				return "", last
+			}
+			select {
+			case <-ctx.Done():
+				return "", last
+			case <-time.After(delay):
+			}
+			img, err := d.FindCreated(ctx, token)
+			switch {
+			case err == nil:
+				return img.ID, nil
+			case ctx.Err() != nil:
+				return "", last
+			case made || !model.IsNotFound(err):
+				continue // made, or unknown whether it was: look again
+			}
+		}
+		out, err := d.client.CreateImage(ctx, in, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+		if err == nil {
+			return aws.ToString(out.ImageId), nil
+		}
+		if attempt > 1 && apiCode(err) == "InvalidAMIName.Duplicate" {
+			made = true
+			continue
+		}
+		last = err
+		if !r.IsErrorRetryable(err) {
+			return "", err
+		}
+	}
+	return "", last
+}
+
+// apiCode is the AWS error code of err, or "".
+func apiCode(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	return ""
 }
 
 // TokenTag is the tag CreateImage puts on a new image, whose value is the
@@ -412,7 +482,10 @@ func (d *Driver) copyFrom(ctx context.Context, region, srcID, name, desc string)
 	if desc == "" {
 		desc = aws.ToString(src.Description)
 	}
-	in := &ec2.CopyImageInput{SourceImageId: aws.String(srcID), SourceRegion: aws.String(region), Name: aws.String(name)}
+	// The ClientToken makes the SDK's retries of this call idempotent: an
+	// attempt whose answer was lost does not make a second copy.
+	in := &ec2.CopyImageInput{SourceImageId: aws.String(srcID), SourceRegion: aws.String(region), Name: aws.String(name),
+		ClientToken: aws.String(uuid.NewString())}
 	if desc != "" {
 		in.Description = aws.String(desc)
 	}
