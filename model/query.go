@@ -153,10 +153,23 @@ type SortKey struct {
 	Desc  bool
 }
 
-// ParseSort parses a comma list of sort fields, each optionally prefixed by
-// "-" for descending (and "+" for ascending): "name,-created". An unknown
-// field is InvalidArgument naming the valid ones.
+// ParseSort parses a comma list of sort fields of an image list, each
+// optionally prefixed by "-" for descending (and "+" for ascending):
+// "name,-created". An unknown field is InvalidArgument naming the valid
+// ones.
 func ParseSort(s string) ([]SortKey, error) {
+	return ParseSortOf(s, SortID, SortName, SortCreated, SortOwner, SortArchitecture, SortState)
+}
+
+// Sort fields of a hardware profile list (besides SortID and SortName).
+const (
+	SortCPU     = "cpu"
+	SortMemory  = "memory"
+	SortStorage = "storage"
+)
+
+// ParseSortOf is ParseSort for a list whose sort fields are fields.
+func ParseSortOf(s string, fields ...string) ([]SortKey, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
@@ -170,10 +183,12 @@ func ParseSort(s string) ([]SortKey, error) {
 		case strings.HasPrefix(f, "+"):
 			f = f[1:]
 		}
-		switch f {
-		case SortID, SortName, SortCreated, SortOwner, SortArchitecture, SortState:
-		default:
-			return nil, Errorf(InvalidArgument, "sort: unknown field %q; sort by id, name, created, owner, architecture or state, - for descending", f)
+		if !slices.Contains(fields, f) {
+			valid := strings.Join(fields, ", ")
+			if n := len(fields); n > 1 {
+				valid = strings.Join(fields[:n-1], ", ") + " or " + fields[n-1]
+			}
+			return nil, Errorf(InvalidArgument, "sort: unknown field %q; sort by %s, - for descending", f, valid)
 		}
 		k.Field = f
 		out = append(out, k)

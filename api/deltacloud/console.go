@@ -481,3 +481,13 @@ func unitText(p model.Property) string {
 	}
 	return p.Unit
 }
+
+// nextLinkHTML shows the link to a list's next page, if any.
+func nextLinkHTML(h *render.HTML, next string) {
+	if next == "" {
+		return
+	}
+	h.Raw(`<nav class="pager"><a rel="next" href="`)
+	h.Esc(next)
+	h.Raw(`">Next page »</a></nav>`)
+}

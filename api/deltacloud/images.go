@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,8 +134,7 @@ func profileIDsStamped(c *call, sess *gateway.Session) ([]string, uint64, error)
 			return ids.([]string), stamp, nil
 		}
 	}
-	sorted := slices.Clone(hps)
-	sortProfiles(sorted)
+	sorted := gateway.SortedProfiles(hps)
 	ids := make([]string, len(sorted))
 	for i, hp := range sorted {
 		ids[i] = hp.ID
@@ -159,38 +157,53 @@ func profileIDsStamped(c *call, sess *gateway.Session) ([]string, uint64, error)
 func listQuery(q url.Values) (model.ImageQuery, model.ListOptions, error) {
 	iq := model.ImageQuery{OwnerID: q.Get("owner_id"), Architecture: q.Get("architecture"), Name: q.Get("name"),
 		State: q.Get("state"), Search: q.Get("search")}
-	var o model.ListOptions
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > model.MaxLimit {
-			return iq, o, model.Errorf(model.InvalidArgument, "limit must be a number from 1 to %d, not %q", model.MaxLimit, v)
-		}
-		o.Limit = n
-	}
-	o.Cursor = q.Get("marker")
-	keys, err := model.ParseSort(q.Get("sort"))
+	o, err := pageOptions(q, model.ParseSort)
 	if err != nil {
 		return iq, o, err
 	}
-	o.Sort = keys
-	if keys == nil {
+	if o.Sort == nil {
 		// Deltacloud's order: owner, then description, then id
 		o.Sort = []model.SortKey{{Field: model.SortOwner}, {Field: model.SortDescription}}
 	}
 	return iq, o, nil
 }
 
+// pageOptions reads a list's limit, marker and sort (parsed by parseSort).
+func pageOptions(q url.Values, parseSort func(string) ([]model.SortKey, error)) (model.ListOptions, error) {
+	var o model.ListOptions
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > model.MaxLimit {
+			return o, model.Errorf(model.InvalidArgument, "limit must be a number from 1 to %d, not %q", model.MaxLimit, v)
+		}
+		o.Limit = n
+	}
+	o.Cursor = q.Get("marker")
+	keys, err := parseSort(q.Get("sort"))
+	if err != nil {
+		return o, err
+	}
+	o.Sort = keys
+	return o, nil
+}
+
 // nextHref is the URL of the page after p, or "".
 func (c *call) nextHref(p *gateway.ImagePage) string {
-	if p.NextCursor == "" {
+	return c.nextPage("images", p.NextCursor)
+}
+
+// nextPage is the URL of collection's page after cursor ("" for none):
+// this request's query with the marker set.
+func (c *call) nextPage(collection, cursor string) string {
+	if cursor == "" {
 		return ""
 	}
 	q := c.r.URL.Query()
-	q.Set("marker", p.NextCursor)
+	q.Set("marker", cursor)
 	if _, ok := q["format"]; !ok && c.format != fmtXML {
 		q.Set("format", c.format)
 	}
-	return c.href("images") + "?" + q.Encode()
+	return c.href(collection) + "?" + q.Encode()
 }
 
 func (f *Front) listImages(c *call) error {

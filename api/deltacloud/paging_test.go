@@ -153,3 +153,79 @@ func TestManyProfilesBecomeOneLinkInLists(t *testing.T) {
 		t.Errorf("the single image keeps its profiles: %s", one.body)
 	}
 }
+
+// Hardware profiles and realms take the images' limit, marker and sort.
+func TestProfilesAndRealmsArePaged(t *testing.T) {
+	s := newServer(t, "")
+	type entry struct {
+		ID string `json:"id"`
+	}
+	walk := func(t *testing.T, path, list, item string) []string {
+		t.Helper()
+		var out []string
+		for pages := 0; path != ""; pages++ {
+			r := do(t, s, req{path: path, auth: true})
+			if r.status != 200 {
+				t.Fatalf("%s: %d %s", path, r.status, r.body)
+			}
+			var p map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(r.body), &p); err != nil {
+				t.Fatal(err)
+			}
+			var items []map[string]entry
+			json.Unmarshal(p[list], &items)
+			if len(items) != 1 {
+				t.Fatalf("%s: %d items on a page of limit=1", path, len(items))
+			}
+			out = append(out, items[0][item].ID)
+			var next string
+			json.Unmarshal(p["next"], &next)
+			link := r.header.Get("Link")
+			if (next == "") != (link == "") || next != "" && link != "<"+next+`>; rel="next"` {
+				t.Fatalf("next %q, Link %q", next, link)
+			}
+			path = strings.TrimPrefix(next, s.URL)
+			if pages > 10 {
+				t.Fatal("paging does not end")
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		path, list, item string
+		want             string
+	}{
+		{"/api/hardware_profiles?format=json&limit=1", "hardware_profiles", "hardware_profile", "m1-small m1-large m1-xlarge opaque"},
+		{"/api/hardware_profiles?format=json&limit=1&sort=-memory", "hardware_profiles", "hardware_profile", "m1-xlarge m1-large m1-small opaque"},
+		{"/api/hardware_profiles?format=json&limit=1&architecture=x86_64&sort=-id", "hardware_profiles", "hardware_profile", "m1-xlarge m1-large"},
+		{"/api/realms?format=json&limit=1", "realms", "realm", "eu us"},
+		{"/api/realms?format=json&limit=1&sort=-name", "realms", "realm", "us eu"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			if got := strings.Join(walk(t, tc.path, tc.list, tc.item), " "); got != tc.want {
+				t.Errorf("pages = %s, want %s", got, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct{ path, param string }{
+		{"/api/hardware_profiles?limit=0", "limit"}, {"/api/hardware_profiles?sort=created", "sort"},
+		{"/api/hardware_profiles?marker=bogus", "marker"}, {"/api/realms?sort=cpu", "sort"},
+		{"/api/realms?limit=1001", "limit"},
+	} {
+		r := do(t, s, req{path: tc.path + "&format=json", auth: true})
+		if r.status != 400 || !strings.Contains(r.body, tc.param) {
+			t.Errorf("%s: %d %s", tc.path, r.status, r.body)
+		}
+	}
+	for _, path := range []string{"/api/hardware_profiles?limit=2", "/api/realms?limit=1"} {
+		r := do(t, s, req{path: path, auth: true})
+		if !strings.Contains(r.body, `<link rel="next" href="`) {
+			t.Errorf("XML %s: no next link: %.400s", path, r.body)
+		}
+		r = do(t, s, req{path: path + "&format=html", auth: true})
+		if !strings.Contains(r.body, `rel="next"`) {
+			t.Errorf("HTML %s: no next link", path)
+		}
+	}
+}

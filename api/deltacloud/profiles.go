@@ -3,11 +3,11 @@ package deltacloud
 import (
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
 
+	"github.com/imagegw/imagegw/gateway"
 	"github.com/imagegw/imagegw/model"
 	"github.com/imagegw/imagegw/render"
 )
@@ -23,36 +23,6 @@ func orderedProps(hp model.HardwareProfile) []model.Property {
 		}
 	}
 	return out
-}
-
-// sortProfiles orders by numeric cpu default, then memory default;
-// profiles lacking either come last, in their original order.
-func sortProfiles(hps []model.HardwareProfile) {
-	slices.SortStableFunc(hps, func(a, b model.HardwareProfile) int {
-		ac, aok := a.DefaultFloat(model.PropCPU)
-		am, amok := a.DefaultFloat(model.PropMemory)
-		bc, bok := b.DefaultFloat(model.PropCPU)
-		bm, bmok := b.DefaultFloat(model.PropMemory)
-		aFull, bFull := aok && amok, bok && bmok
-		switch {
-		case aFull && !bFull:
-			return -1
-		case !aFull && bFull:
-			return 1
-		case !aFull && !bFull:
-			return 0
-		case ac != bc:
-			if ac < bc {
-				return -1
-			}
-			return 1
-		case am < bm:
-			return -1
-		case am > bm:
-			return 1
-		}
-		return 0
-	})
 }
 
 type propJSON struct {
@@ -125,25 +95,37 @@ func propSummary(p model.Property) string {
 }
 
 func (f *Front) listProfiles(c *call) error {
+	query := c.r.URL.Query()
+	o, err := pageOptions(query, func(s string) ([]model.SortKey, error) { return model.ParseSortOf(s, gateway.ProfileSortFields...) })
+	if err != nil {
+		return err
+	}
 	sess, err := c.session()
 	if err != nil {
 		return err
 	}
-	hps, err := sess.ListHardwareProfiles(c.r.Context(), c.r.URL.Query().Get("architecture"))
+	p, err := sess.QueryHardwareProfiles(c.r.Context(), query.Get("architecture"), o)
 	if err != nil {
 		return err
 	}
-	sortProfiles(hps)
+	hps := p.Items
+	next := c.nextPage("hardware_profiles", p.NextCursor)
+	if next != "" {
+		c.w.Header().Add("Link", "<"+next+`>; rel="next"`)
+	}
 	return c.send(http.StatusOK, func(x *render.XML) {
 		x.Start("hardware_profiles")
 		for _, hp := range hps {
 			c.profileXML(x, hp)
 		}
+		if next != "" {
+			x.Empty("link", render.A("rel", "next"), render.A("href", next))
+		}
 		x.End()
 	}, func(w io.Writer) error {
-		return render.JSONList(w, "hardware_profiles", hps, func(hp model.HardwareProfile) any {
-			return map[string]any{"hardware_profile": c.profileJSON(hp)}
-		})
+		return render.JSONPage(w, "hardware_profiles", len(hps), func(i int) any {
+			return map[string]any{"hardware_profile": c.profileJSON(hps[i])}
+		}, next)
 	}, "Hardware profiles", func(h *render.HTML) {
 		h.Header("id", "cpu", "memory", "storage", "architecture")
 		for _, hp := range hps {
@@ -159,6 +141,7 @@ func (f *Front) listProfiles(c *call) error {
 			h.Row(c.href("hardware_profiles", hp.ID), cells...)
 		}
 		h.EndTable()
+		nextLinkHTML(h, next)
 	})
 }
 

@@ -45,28 +45,41 @@ func (c *call) realmJSON(r model.Realm) realmJSON {
 }
 
 func (f *Front) listRealms(c *call) error {
+	o, err := pageOptions(c.r.URL.Query(), func(s string) ([]model.SortKey, error) { return model.ParseSortOf(s, gateway.RealmSortFields...) })
+	if err != nil {
+		return err
+	}
 	sess, err := c.session()
 	if err != nil {
 		return err
 	}
-	realms, err := sess.ListRealms(c.r.Context())
+	p, err := sess.QueryRealms(c.r.Context(), o)
 	if err != nil {
 		return err
+	}
+	realms := p.Items
+	next := c.nextPage("realms", p.NextCursor)
+	if next != "" {
+		c.w.Header().Add("Link", "<"+next+`>; rel="next"`)
 	}
 	return c.send(http.StatusOK, func(x *render.XML) {
 		x.Start("realms")
 		for _, r := range realms {
 			c.realmXML(x, r)
 		}
+		if next != "" {
+			x.Empty("link", render.A("rel", "next"), render.A("href", next))
+		}
 		x.End()
 	}, func(w io.Writer) error {
-		return render.JSONList(w, "realms", realms, func(r model.Realm) any { return map[string]any{"realm": c.realmJSON(r)} })
+		return render.JSONPage(w, "realms", len(realms), func(i int) any { return map[string]any{"realm": c.realmJSON(realms[i])} }, next)
 	}, "Realms", func(h *render.HTML) {
 		h.Header("id", "name", "state", "limit")
 		for _, r := range realms {
 			h.Row(c.href("realms", r.ID), r.ID, r.Name, strings.ToUpper(r.State), r.Limit)
 		}
 		h.EndTable()
+		nextLinkHTML(h, next)
 	})
 }
 
