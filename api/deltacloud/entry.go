@@ -67,7 +67,8 @@ func (f *Front) entryPoint(c *call) error {
 	if caps.Instances {
 		links = append(links, entryLink{Rel: "instances", Href: c.href("instances")})
 	}
-	links = append(links, entryLink{Rel: "drivers", Href: c.href("drivers")})
+	links = append(links, entryLink{Rel: "image_types", Href: c.href("image_types")},
+		entryLink{Rel: "drivers", Href: c.href("drivers")})
 	return c.send(http.StatusOK, func(x *render.XML) {
 		x.Start("api", render.A("version", APIVersion), render.A("driver", c.target.Driver), render.A("provider", c.target.Provider))
 		for _, l := range links {

@@ -12,6 +12,10 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/imagegw/imagegw/api/deltacloud"
+	"github.com/imagegw/imagegw/gateway"
+	"github.com/imagegw/imagegw/model"
 )
 
 // validator checks requests and their answers against the served
@@ -122,11 +126,19 @@ func (v *validator) do(baseURL string, c apiCall) resp {
 // TestOpenAPI: every operation of the JSON API, and its errors, answer as
 // the OpenAPI document at /api/openapi.json says.
 func TestOpenAPI(t *testing.T) {
-	s := newServer(t, twoMocks)
+	s := newServer(t, twoMocks+"  - {name: test2, driver: mock}\n")
 	v := newValidator(t, s.URL)
 	form := "application/x-www-form-urlencoded"
 	js := "application/json"
 	exp := map[string]string{"X-Deltacloud-Driver": "exporter"}
+	for _, ty := range []model.PortableType{
+		{Name: "fedora", ProviderMap: map[string]model.Mapping{"test1": {Image: "img1"}}},
+		{Name: "newest", ProviderMap: map[string]model.Mapping{"test1": {Rule: &model.Rule{Match: map[string]string{"owner_id": "fedoraproject"}, Pick: model.PickNewest}}}},
+	} {
+		if _, err := s.Gateway.CreateType(context.Background(), deltacloud.DefaultNativeTenant, gateway.ImageTypes, ty); err != nil {
+			t.Fatal(err)
+		}
+	}
 	created := v.do(s.URL, apiCall{name: "create", method: "POST", path: "/api/images", ctype: form, body: "instance_id=inst1&name=made", auth: true, status: 201})
 	job := created.header.Get("X-Job-Id")
 	calls := []apiCall{
@@ -154,6 +166,11 @@ func TestOpenAPI(t *testing.T) {
 		{name: "realms", method: "GET", path: "/api/realms", auth: true, status: 200},
 		{name: "realms paged", method: "GET", path: "/api/realms?limit=1&sort=name", auth: true, status: 200},
 		{name: "realm", method: "GET", path: "/api/realms/us", auth: true, status: 200},
+		{name: "federated images", method: "GET", path: "/api/images?limit=2", headers: map[string]string{"X-Deltacloud-Provider": "*"}, auth: true, status: 200},
+		{name: "image types", method: "GET", path: "/api/image_types", status: 200},
+		{name: "image type", method: "GET", path: "/api/image_types/newest", status: 200},
+		{name: "image type with no mapping in the provider", method: "GET", path: "/api/image_types/fedora", headers: map[string]string{"X-Deltacloud-Provider": "test2"}, status: 200},
+		{name: "404 image type", method: "GET", path: "/api/image_types/nope", status: 404},
 		{name: "instances", method: "GET", path: "/api/instances", auth: true, status: 200},
 		{name: "instance", method: "GET", path: "/api/instances/inst0", auth: true, status: 200},
 		{name: "instance with every address kind", method: "GET", path: "/api/instances/vm1", headers: exp, auth: true, status: 200},
