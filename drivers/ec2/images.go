@@ -482,10 +482,9 @@ func (d *Driver) copyFrom(ctx context.Context, region, srcID, name, desc string)
 	if desc == "" {
 		desc = aws.ToString(src.Description)
 	}
-	// The ClientToken makes the SDK's retries of this call idempotent: an
-	// attempt whose answer was lost does not make a second copy.
-	in := &ec2.CopyImageInput{SourceImageId: aws.String(srcID), SourceRegion: aws.String(region), Name: aws.String(name),
-		ClientToken: aws.String(uuid.NewString())}
+	// The SDK fills in a ClientToken, the same for each retry of this
+	// call: an attempt whose answer was lost does not make a second copy.
+	in := &ec2.CopyImageInput{SourceImageId: aws.String(srcID), SourceRegion: aws.String(region), Name: aws.String(name)}
 	if desc != "" {
 		in.Description = aws.String(desc)
 	}
