@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +28,10 @@ const Version = "0.1.0"
 // ServerHeader is the Server header's value.
 const ServerHeader = "imagegw/" + Version
 
+// serverHeader is ServerHeader as a header value, shared by every answer
+// (net/http only reads it).
+var serverHeader = []string{ServerHeader}
+
 type ctxKey int
 
 const (
@@ -35,20 +40,49 @@ const (
 	keyRawPath
 )
 
+// requestState is what WithRequestID keeps for a request, in one context
+// value: its id, and the route template the router matched (SetRoute).
+type requestState struct {
+	id    string
+	route atomic.Pointer[string]
+}
+
 // RequestID returns the request's id (set by WithRequestID), or "".
 func RequestID(ctx context.Context) string {
-	s, _ := ctx.Value(keyRequestID).(string)
-	return s
+	if st, ok := ctx.Value(keyRequestID).(*requestState); ok {
+		return st.id
+	}
+	return ""
+}
+
+// SetRoute notes the route template that serves the request (for the
+// metrics), if the request went through WithRequestID.
+func SetRoute(ctx context.Context, template string) {
+	if st, ok := ctx.Value(keyRequestID).(*requestState); ok {
+		st.route.Store(&template)
+	}
+}
+
+// Route returns the template SetRoute noted, or "".
+func Route(ctx context.Context) string {
+	if st, ok := ctx.Value(keyRequestID).(*requestState); ok {
+		if p := st.route.Load(); p != nil {
+			return *p
+		}
+	}
+	return ""
 }
 
 // WithRequestID gives every request a new UUID, in its context and in the
 // Request-Id response header, and sets the Server header.
 func WithRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := uuid.NewString()
-		w.Header().Set("Request-Id", id)
-		w.Header().Set("Server", ServerHeader)
-		ctx := gateway.WithCallTrace(context.WithValue(r.Context(), keyRequestID, id))
+		st := &requestState{id: uuid.NewString()}
+		h := w.Header()
+		h["Request-Id"] = []string{st.id}
+		h["Server"] = serverHeader
+		ctx, end := gateway.WithCallTrace(context.WithValue(r.Context(), keyRequestID, st))
+		defer end()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -208,35 +242,34 @@ func ParseMatrix(path string) (string, Matrix, error) {
 func StripMatrix(onError func(w http.ResponseWriter, r *http.Request, err error)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw := r.URL.RequestURI()
-			ctx := context.WithValue(r.Context(), keyRawPath, raw)
 			p := r.URL.Path
 			if r.URL.RawPath != "" {
 				p = r.URL.RawPath
 			}
 			clean, m, err := ParseMatrix(p)
+			if m == nil && err == nil {
+				next.ServeHTTP(w, r) // nothing to take off: RawPath is the URL's
+				return
+			}
+			ctx := context.WithValue(r.Context(), keyRawPath, r.URL.RequestURI())
 			if err != nil {
 				onError(w, r.WithContext(ctx), err)
 				return
 			}
-			if m != nil {
-				// clean is still escaped: decode it as net/http decodes a
-				// path without matrix parameters, so ids route alike
-				dec, err := url.PathUnescape(clean)
-				if err != nil {
-					onError(w, r.WithContext(ctx), err)
-					return
-				}
-				r2 := r.Clone(context.WithValue(ctx, keyMatrix, m))
-				r2.URL.Path = dec
-				r2.URL.RawPath = ""
-				if dec != clean {
-					r2.URL.RawPath = clean
-				}
-				next.ServeHTTP(w, r2)
+			// clean is still escaped: decode it as net/http decodes a path
+			// without matrix parameters, so ids route alike
+			dec, err := url.PathUnescape(clean)
+			if err != nil {
+				onError(w, r.WithContext(ctx), err)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(ctx))
+			r2 := r.Clone(context.WithValue(ctx, keyMatrix, m))
+			r2.URL.Path = dec
+			r2.URL.RawPath = ""
+			if dec != clean {
+				r2.URL.RawPath = clean
+			}
+			next.ServeHTTP(w, r2)
 		})
 	}
 }

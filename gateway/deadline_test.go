@@ -52,6 +52,22 @@ func init() {
 		}})
 }
 
+// stuck is hanging whose GetImage waits for its context only.
+type stuck struct{ hanging }
+
+func (stuck) Connect(context.Context, model.Credentials) (drivers.Driver, error) { return stuck{}, nil }
+func (stuck) GetImage(ctx context.Context, _ string) (model.Image, error) {
+	<-ctx.Done()
+	return model.Image{}, model.Wrap(model.DeadlineExceeded, ctx.Err(), "the cloud did not answer in time")
+}
+
+func init() {
+	drivers.Register(drivers.Registration{ID: "stuck", Name: "Stuck", Anonymous: true,
+		Open: func(context.Context, model.ProviderConfig, drivers.Env) (drivers.Provider, error) {
+			return stuck{}, nil
+		}})
+}
+
 func TestParseRequestTimeout(t *testing.T) {
 	tests := []struct {
 		name, yaml string
@@ -124,5 +140,35 @@ func TestRequestTimeout(t *testing.T) {
 		if took > timeout+time.Second {
 			t.Errorf("%s took %v, past request_timeout %v + 1s", c.name, took, timeout)
 		}
+	}
+}
+
+// TestRequestTimeoutIsPerRequest: the Session calls of one request (a
+// context with a CallTrace, as every front's request has) into one
+// provider share its request_timeout, counted from the first call: a
+// request cannot stretch its cloud work to a timeout per call.
+func TestRequestTimeoutIsPerRequest(t *testing.T) {
+	const timeout = time.Second
+	gw, st := open(t, parse(t, "providers:\n  - {name: h, driver: stuck, request_timeout: 1s}\n"), t.TempDir())
+	defer st.Close()
+	defer gw.Close()
+	ctx, end := gateway.WithCallTrace(context.Background())
+	defer end()
+	sess, err := gw.Open(ctx, gateway.Target{Driver: "stuck", Provider: "h"}, model.Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err1 := sess.GetImage(ctx, "a")
+	_, err2 := sess.GetImage(ctx, "b")
+	took := time.Since(start)
+	if model.CodeOf(err1) != model.DeadlineExceeded || model.CodeOf(err2) != model.DeadlineExceeded {
+		t.Fatalf("errors %v, %v; want DeadlineExceeded twice", err1, err2)
+	}
+	if took > timeout*17/10 {
+		t.Errorf("two calls of one request took %v: each had its own request_timeout (%v), not one for the request", took, timeout)
+	}
+	if c, ok := gateway.LastCall(ctx); !ok || c.Operation != "GetImage" || c.Provider != "h" {
+		t.Errorf("LastCall = %+v, %v", c, ok)
 	}
 }

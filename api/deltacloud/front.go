@@ -221,7 +221,15 @@ type call struct {
 	// federation are the providers of a federated selection
 	// (;provider=* or a comma list; federated.go), else nil.
 	federation []string
+	// query is the request's query, parsed once (nil when it has none):
+	// read it, never change it (clone it first).
+	query url.Values
 }
+
+// varyAccept is the Vary header of every answer (answers may be gzipped:
+// api.Answers), shared: net/http only reads it, and a later Add appends to
+// a new array, its capacity being 1.
+var varyAccept = []string{"Accept, Accept-Encoding"}
 
 const (
 	fmtXML  = "xml"
@@ -231,8 +239,11 @@ const (
 
 func (f *Front) newCall(w http.ResponseWriter, r *http.Request) *call {
 	c := &call{f: f, w: w, r: r}
-	w.Header().Set("Vary", "Accept")
-	c.format, c.formatErr = negotiate(r)
+	if r.URL.RawQuery != "" {
+		c.query = r.URL.Query()
+	}
+	w.Header()["Vary"] = varyAccept
+	c.format, c.formatErr = negotiate(r, c.query)
 	if c.formatErr != nil {
 		c.format = fmtXML
 	}
@@ -326,9 +337,9 @@ func contentType(format string) string {
 
 // negotiate picks the representation: ?format beats Accept; see
 // docs/api/deltacloud.md for the Accept rules.
-func negotiate(r *http.Request) (string, error) {
-	if q := r.URL.RawQuery; q != "" && strings.Contains(q, "format") && r.URL.Query().Has("format") {
-		switch f := strings.ToLower(r.URL.Query().Get("format")); f {
+func negotiate(r *http.Request, query url.Values) (string, error) {
+	if query.Has("format") {
+		switch f := strings.ToLower(query.Get("format")); f {
 		case fmtXML, fmtJSON, fmtHTML:
 			return f, nil
 		default:

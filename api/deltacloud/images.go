@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -198,7 +199,10 @@ func (c *call) nextPage(collection, cursor string) string {
 	if cursor == "" {
 		return ""
 	}
-	q := c.r.URL.Query()
+	q := maps.Clone(c.query)
+	if q == nil {
+		q = url.Values{}
+	}
 	q.Set("marker", cursor)
 	if _, ok := q["format"]; !ok && c.format != fmtXML {
 		q.Set("format", c.format)
@@ -207,7 +211,7 @@ func (c *call) nextPage(collection, cursor string) string {
 }
 
 func (f *Front) listImages(c *call) error {
-	query := c.r.URL.Query()
+	query := c.query
 	iq, o, err := listQuery(query)
 	if err != nil {
 		return err
@@ -246,7 +250,11 @@ func (f *Front) listImages(c *call) error {
 	}
 	key := ""
 	if p.Generation != 0 {
-		key = fmt.Sprintf("images|%s|%s|%d|%d|%s", c.format, c.base, p.Generation, stamp, c.r.URL.RawQuery)
+		b := make([]byte, 0, 64+len(c.base)+len(c.r.URL.RawQuery))
+		b = append(append(append(append(b, "images|"...), c.format...), '|'), c.base...)
+		b = strconv.AppendUint(append(b, '|'), p.Generation, 10)
+		b = strconv.AppendUint(append(b, '|'), stamp, 10)
+		key = string(append(append(b, '|'), c.r.URL.RawQuery...))
 	}
 	return c.sendList(p, all, next, key)
 }

@@ -95,7 +95,7 @@ func propSummary(p model.Property) string {
 }
 
 func (f *Front) listProfiles(c *call) error {
-	query := c.r.URL.Query()
+	query := c.query
 	o, err := pageOptions(query, func(s string) ([]model.SortKey, error) { return model.ParseSortOf(s, gateway.ProfileSortFields...) })
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func (c *call) realmJSON(r model.Realm) realmJSON {
 }
 
 func (f *Front) listRealms(c *call) error {
-	o, err := pageOptions(c.r.URL.Query(), func(s string) ([]model.SortKey, error) { return model.ParseSortOf(s, gateway.RealmSortFields...) })
+	o, err := pageOptions(c.query, func(s string) ([]model.SortKey, error) { return model.ParseSortOf(s, gateway.RealmSortFields...) })
 	if err != nil {
 		return err
 	}

@@ -138,20 +138,15 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	}
 }
 
-type routeKey struct{}
-
-// routeInfo carries the matched route's template from the router back out
-// to the metrics middleware.
-type routeInfo struct{ template string }
-
-// recordRoute is router middleware: it notes the matched route's template,
+// recordRoute is router middleware: it notes the matched route's template
+// (api.SetRoute) for the metrics middleware,
 // unless the route is a front's catch-all for unknown paths (a route
 // named "unmatched").
 func recordRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ri, ok := r.Context().Value(routeKey{}).(*routeInfo); ok {
-			if rt := mux.CurrentRoute(r); rt != nil && rt.GetName() != "unmatched" {
-				ri.template, _ = rt.GetPathTemplate()
+		if rt := mux.CurrentRoute(r); rt != nil && rt.GetName() != "unmatched" {
+			if tmpl, err := rt.GetPathTemplate(); err == nil {
+				api.SetRoute(r.Context(), tmpl)
 			}
 		}
 		next.ServeHTTP(w, r)
@@ -164,20 +159,19 @@ func instrument(m *metrics.Metrics, frontOf func(path string) string) func(http.
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			ri := &routeInfo{}
 			rec := &api.StatusRecorder{ResponseWriter: w}
 			defer func() {
 				status := rec.Status
 				if status == 0 {
 					status = http.StatusOK
 				}
-				route := ri.template
+				route := api.Route(r.Context())
 				if route == "" {
 					route = "unmatched"
 				}
 				m.ObserveRequest(frontOf(r.URL.Path), route, methodLabel(r.Method), status, time.Since(start))
 			}()
-			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, ri)))
+			next.ServeHTTP(rec, r) // the router notes the route: recordRoute
 		})
 	}
 }
