@@ -157,7 +157,11 @@ func (a *Answers) grow(n int) {
 
 // AcceptsGzip reports whether a request accepts a gzip body.
 func AcceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	ae := r.Header.Get("Accept-Encoding")
+	if ae == "" {
+		return false
+	}
+	for part := range strings.SplitSeq(ae, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(name), "gzip") || strings.TrimSpace(name) == "*" {
 			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
@@ -183,20 +187,16 @@ func AcceptsGzip(r *http.Request) bool {
 // (panics with http.ErrAbortHandler, which net/http handles quietly) so the
 // client sees a truncated body as an error, not a short list.
 func (a *Answers) Send(w http.ResponseWriter, r *http.Request, b Body) error {
-	h := w.Header()
-	if v := h["Vary"]; !containsToken(v, "Accept-Encoding") {
-		h["Vary"] = []string{strings.Join(append(v, "Accept-Encoding"), ", ")}
-	}
-	h["Cache-Control"] = cacheControlV
+	h := answerHeader(w)
 	cond := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if e := a.get(b.Key); e != nil {
+		if !e.streamed {
+			a.sendKept(w, r, b, e)
+			return nil
+		}
 		if cond && r.Header.Get("If-None-Match") != "" && ETagMatches(r.Header.Get("If-None-Match"), e.etag()) {
 			h.Set("ETag", e.etag())
 			w.WriteHeader(http.StatusNotModified)
-			return nil
-		}
-		if !e.streamed {
-			a.sendWhole(w, r, b, e)
 			return nil
 		}
 		return a.stream(w, r, b, nil)
@@ -230,6 +230,44 @@ func (a *Answers) Send(w http.ResponseWriter, r *http.Request, b Body) error {
 		close(f.done)
 	}()
 	return a.encodeAndSend(w, r, b, f)
+}
+
+// answerHeader sets the headers of every answer Send writes.
+func answerHeader(w http.ResponseWriter) http.Header {
+	h := w.Header()
+	if v := h["Vary"]; !containsToken(v, "Accept-Encoding") {
+		h["Vary"] = []string{strings.Join(append(v, "Accept-Encoding"), ", ")}
+	}
+	h["Cache-Control"] = cacheControlV
+	return h
+}
+
+// SendKept sends the answer held whole under b.Key, if there is one, as
+// Send would (b.Write is not needed), and reports whether it did. A front
+// that knows an answer's key calls it before it gathers what rendering
+// the answer would take; when it reports false, Send renders.
+func (a *Answers) SendKept(w http.ResponseWriter, r *http.Request, b Body) bool {
+	if a == nil || b.Key == "" {
+		return false
+	}
+	e := a.get(b.Key)
+	if e == nil || e.streamed {
+		return false
+	}
+	answerHeader(w)
+	a.sendKept(w, r, b, e)
+	return true
+}
+
+// sendKept answers with e, held whole: 304 when a GET or HEAD's
+// If-None-Match matches, else the body.
+func (a *Answers) sendKept(w http.ResponseWriter, r *http.Request, b Body, e *encoded) {
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && ETagMatches(inm, e.etag()) {
+		w.Header().Set("ETag", e.etag())
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	a.sendWhole(w, r, b, e)
 }
 
 // encodeAndSend renders b once into a buffer that spills into a stream past
@@ -390,7 +428,7 @@ func (s *spill) finish() error {
 
 func containsToken(values []string, tok string) bool {
 	for _, v := range values {
-		for _, p := range strings.Split(v, ",") {
+		for p := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(p), tok) {
 				return true
 			}

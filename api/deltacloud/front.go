@@ -47,6 +47,8 @@ type Front struct {
 	profileIDs   sync.Map
 	profileIDsMu sync.Mutex
 	profileIDsN  int
+	// targetHeaders holds each target's header values (targetHeader).
+	targetHeaders sync.Map // gateway.Target → *[2][]string
 }
 
 // Section is the front's top-level configuration key.
@@ -237,6 +239,17 @@ const (
 	fmtHTML = "html"
 )
 
+// targetHeader returns the X-Deltacloud-Driver and X-Deltacloud-Provider
+// values of target, made once per target and shared (net/http only reads
+// them). Targets are configured providers: the map stays small.
+func (f *Front) targetHeader(t gateway.Target) *[2][]string {
+	if v, ok := f.targetHeaders.Load(t); ok {
+		return v.(*[2][]string)
+	}
+	v, _ := f.targetHeaders.LoadOrStore(t, &[2][]string{{t.Driver}, {t.Provider}})
+	return v.(*[2][]string)
+}
+
 func (f *Front) newCall(w http.ResponseWriter, r *http.Request) *call {
 	c := &call{f: f, w: w, r: r}
 	if r.URL.RawQuery != "" {
@@ -262,8 +275,8 @@ func (f *Front) newCall(w http.ResponseWriter, r *http.Request) *call {
 	if c.selErr != nil {
 		c.target = f.gw.Defaults()
 	}
-	w.Header().Set("X-Deltacloud-Driver", c.target.Driver)
-	w.Header().Set("X-Deltacloud-Provider", c.target.Provider)
+	th := f.targetHeader(c.target)
+	w.Header()["X-Deltacloud-Driver"], w.Header()["X-Deltacloud-Provider"] = th[0], th[1]
 	c.root = f.root(r)
 	c.base = c.root + "/api"
 	if d := m.Get("api", "driver"); d != "" {

@@ -255,6 +255,9 @@ func (f *Front) listImages(c *call) error {
 		b = strconv.AppendUint(append(b, '|'), p.Generation, 10)
 		b = strconv.AppendUint(append(b, '|'), stamp, 10)
 		key = string(append(append(b, '|'), c.r.URL.RawQuery...))
+		if c.f.answers.SendKept(c.w, c.r, api.Body{Status: http.StatusOK, ContentType: contentType(c.format), Key: key}) {
+			return nil // encoded before: nothing to render
+		}
 	}
 	return c.sendList(p, all, next, key)
 }
