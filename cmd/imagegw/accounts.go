@@ -62,7 +62,7 @@ func newFlagSet(name, usage string) (*flag.FlagSet, *string) {
 }
 
 func openAccounts(ctx context.Context, dir string) (*accounts.Store, func(), error) {
-	st, err := openStore(ctx, dir, nil)
+	st, err := openAdminStore(ctx, dir)
 	if err != nil {
 		return nil, nil, err
 	}

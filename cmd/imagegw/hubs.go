@@ -37,7 +37,7 @@ const apikeysUsage = `usage:
   imagegw apikeys revoke KEYID --data DIR`
 
 func openKeys(ctx context.Context, dir string) (*cycle.Keys, func(), error) {
-	st, err := openStore(ctx, dir, nil)
+	st, err := openAdminStore(ctx, dir)
 	if err != nil {
 		return nil, nil, err
 	}

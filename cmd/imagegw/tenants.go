@@ -29,7 +29,7 @@ func runTenants(out io.Writer, args []string) error {
 }
 
 func openTenants(ctx context.Context, dir string) (*tenants.Store, func(), error) {
-	st, err := openStore(ctx, dir, nil)
+	st, err := openAdminStore(ctx, dir)
 	if err != nil {
 		return nil, nil, err
 	}
