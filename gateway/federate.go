@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -104,6 +105,47 @@ type FederatedPage struct {
 	// Warnings are the providers' catalog warnings (stale answers), by
 	// provider.
 	Warnings map[string]string
+	// Generation names the catalog snapshots the page was made from, one
+	// per provider, for answers keyed by what they came from: it changes
+	// whenever any provider's images do. "" when the page cannot be keyed
+	// (a provider failed, answered stale or has its catalog off).
+	Generation string
+}
+
+// mergedCacheSize bounds the merged federated lists the gateway keeps.
+const mergedCacheSize = 16
+
+// mergedCache keeps the merged order of recent federated queries, by the
+// snapshots they merged and the query: a list asked again before any of
+// its providers changed is not merged and sorted again.
+type mergedCache struct {
+	mu    sync.Mutex
+	order []string // oldest first
+	m     map[string][]FederatedImage
+}
+
+func (c *mergedCache) get(key string) ([]FederatedImage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[key]
+	return v, ok
+}
+
+func (c *mergedCache) put(key string, v []FederatedImage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string][]FederatedImage{}
+	}
+	if _, ok := c.m[key]; ok {
+		return
+	}
+	if len(c.order) >= mergedCacheSize {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.order = append(c.order, key)
+	c.m[key] = v
 }
 
 // ProvidersOf expands a federated provider selection for a driver: "*"
@@ -179,17 +221,43 @@ func (g *Gateway) QueryImagesAcross(ctx context.Context, driver string, provider
 			}
 			out.Warnings[p] = parts[i].Warning
 		}
-		for j := range parts[i].Len() {
-			all = append(all, FederatedImage{Provider: p, Image: parts[i].At(j)})
-		}
 	}
 	if len(providers) > 0 && len(out.Failures) == len(providers) {
 		return out, out.Failures[0].Err
 	}
 	slices.SortFunc(out.Failures, func(a, b ProviderFailure) int { return cmp.Compare(a.Provider, b.Provider) })
-	slices.SortFunc(all, func(a, b FederatedImage) int {
-		return cmp.Or(model.CompareImages(o.Sort, a.Image, b.Image), cmp.Compare(a.Provider, b.Provider))
-	})
+	if len(out.Failures) == 0 && len(out.Warnings) == 0 {
+		var b strings.Builder
+		for i, p := range providers {
+			if parts[i].Generation == 0 {
+				b.Reset()
+				break
+			}
+			fmt.Fprintf(&b, "%s:%d,", p, parts[i].Generation)
+		}
+		out.Generation = b.String()
+	}
+	mkey := ""
+	if out.Generation != "" {
+		mkey = fmt.Sprintf("%s|%s|%v|%s", t.Driver, out.Generation, q, model.FormatSort(o.Sort))
+	}
+	if merged, ok := g.merged.get(mkey); ok && mkey != "" {
+		all = merged // shared: read only
+	} else {
+		for i, p := range providers {
+			if errs[i] == nil {
+				for j := range parts[i].Len() {
+					all = append(all, FederatedImage{Provider: p, Image: parts[i].At(j)})
+				}
+			}
+		}
+		slices.SortFunc(all, func(a, b FederatedImage) int {
+			return cmp.Or(model.CompareImages(o.Sort, a.Image, b.Image), cmp.Compare(a.Provider, b.Provider))
+		})
+		if mkey != "" {
+			g.merged.put(mkey, all)
+		}
+	}
 	out.Total = len(all)
 	start := 0
 	if o.Cursor != "" {

@@ -24,6 +24,7 @@ import (
 
 // Gateway holds the open providers and the job runner.
 type Gateway struct {
+	merged    mergedCache // federated lists' merged order (federate.go)
 	cfg       Config
 	store     store.Store
 	log       *slog.Logger

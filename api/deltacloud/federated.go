@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imagegw/imagegw/api"
 	"github.com/imagegw/imagegw/gateway"
 	"github.com/imagegw/imagegw/model"
 	"github.com/imagegw/imagegw/render"
@@ -81,6 +82,7 @@ func (f *Front) listImagesFederated(c *call, iq model.ImageQuery, o model.ListOp
 	// driver cannot tell which fit
 	calls := map[string]*call{}
 	all := map[string][]string{}
+	keyable, stamps := fp.Generation != "", ""
 	for _, img := range imgs {
 		if _, ok := calls[img.Provider]; ok {
 			continue
@@ -92,9 +94,14 @@ func (f *Front) listImagesFederated(c *call, iq model.ImageQuery, o model.ListOp
 			if err != nil {
 				return err
 			}
-			if all[img.Provider], err = profileIDs(pc, sess); err != nil {
+			var stamp uint64
+			if all[img.Provider], stamp, err = profileIDsStamped(pc, sess); err != nil {
 				return err
 			}
+			if stamp == 0 && len(all[img.Provider]) > 0 {
+				keyable = false // profiles not from the catalog
+			}
+			stamps += img.Provider + ":" + strconv.FormatUint(stamp, 10) + ","
 		}
 	}
 	view := func(img gateway.FederatedImage) imageView {
@@ -107,7 +114,14 @@ func (f *Front) listImagesFederated(c *call, iq model.ImageQuery, o model.ListOp
 		next = c.nextHref(&gateway.ImagePage{NextCursor: fp.NextCursor})
 		c.w.Header().Add("Link", "<"+next+`>; rel="next"`)
 	}
-	return c.send(http.StatusOK, func(x *render.XML) {
+	key := ""
+	if keyable {
+		key = "federated|" + c.format + "|" + c.base + "|" + fp.Generation + "|" + stamps + "|" + c.r.URL.RawQuery
+		if c.f.answers.SendKept(c.w, c.r, api.Body{Status: http.StatusOK, ContentType: contentType(c.format), Key: key}) {
+			return nil // encoded before: nothing to render
+		}
+	}
+	return c.sendKeyed(http.StatusOK, key, func(x *render.XML) {
 		x.Start("images")
 		for i, img := range imgs {
 			view(img).xml(x)

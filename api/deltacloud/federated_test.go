@@ -120,3 +120,47 @@ providers:
 		})
 	}
 }
+
+// A federated list is kept encoded like a single provider's: asked again
+// it is the same answer (304 for its ETag), and a write in any of its
+// providers changes it at once.
+func TestFederatedAnswersFollowTheCatalogs(t *testing.T) {
+	s := newServer(t, `
+mock_create_delay: 1h
+providers:
+  - {name: mock, driver: mock}
+  - {name: mock2, driver: mock}
+`)
+	const path = "/api;driver=mock;provider=*/images?format=json&sort=name"
+	list := func(h map[string]string) resp {
+		return do(t, s, req{path: path, auth: true, headers: h})
+	}
+	first := list(nil)
+	etag := first.header.Get("ETag")
+	if first.status != 200 || etag == "" {
+		t.Fatalf("%d, ETag %q", first.status, etag)
+	}
+	if again := list(nil); again.body != first.body || again.header.Get("ETag") != etag {
+		t.Error("the same federated list, asked again, changed")
+	}
+	if n := list(map[string]string{"If-None-Match": etag}); n.status != 304 {
+		t.Fatalf("If-None-Match: %d", n.status)
+	}
+	if r := do(t, s, req{method: "POST", path: "/api;driver=mock;provider=mock2/images?instance_id=inst1&name=brandnew", auth: true}); r.status != 201 {
+		t.Fatal(r.status, r.body)
+	}
+	after := list(map[string]string{"If-None-Match": etag})
+	if after.status != 200 || !strings.Contains(after.body, "brandnew") || after.header.Get("ETag") == etag {
+		t.Fatalf("after a create in mock2: %d, ETag %q, has the image: %v", after.status, after.header.Get("ETag"), strings.Contains(after.body, "brandnew"))
+	}
+	if r := do(t, s, req{method: "DELETE", path: "/api;driver=mock;provider=mock/images/img2", auth: true}); r.status != 204 {
+		t.Fatal(r.status, r.body)
+	}
+	gone := list(nil)
+	if strings.Contains(gone.body, `"id":"img2","href":"http://`+host(s)+`/api;driver=mock;provider=mock/`) {
+		t.Error("after a delete in mock: the federated list still shows mock's img2")
+	}
+	if !strings.Contains(gone.body, `provider=mock2/images/img2"`) {
+		t.Error("after a delete in mock: mock2's img2 went too")
+	}
+}

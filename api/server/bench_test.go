@@ -135,3 +135,33 @@ func BenchmarkServeSmallList(b *testing.B) {
 		serve(b, h, "/api/images?format=json", 200)
 	}
 }
+
+// BenchmarkServeFederatedList serves GET /api;driver=mock;provider=*/images
+// over two mock providers of 5,000 synthetic images each, in-process.
+func BenchmarkServeFederatedList(b *testing.B) {
+	dir := b.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "imagegw.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	cfg, err := gateway.ParseConfig(strings.NewReader(`providers:
+  - {name: a, driver: mock, synthetic_images: 5000}
+  - {name: b, driver: mock, synthetic_images: 5000}
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gw, err := gateway.New(context.Background(), cfg, gateway.Options{Store: st, DataDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { gw.Close() })
+	h := server.New(gw, server.Options{})
+	const path = "/api;driver=mock;provider=*/images?format=json&sort=name"
+	serve(b, h, path, 200)
+	b.ReportAllocs()
+	for b.Loop() {
+		serve(b, h, path, 200)
+	}
+}
