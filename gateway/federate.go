@@ -112,40 +112,55 @@ type FederatedPage struct {
 	Generation string
 }
 
-// mergedCacheSize bounds the merged federated lists the gateway keeps.
-const mergedCacheSize = 16
+// mergedCacheSize bounds the merged federated lists the gateway keeps, and
+// mergedCacheAge how long: a kept list points into the catalog snapshots
+// it merged, and holds them in memory until it goes.
+const (
+	mergedCacheSize = 8
+	mergedCacheAge  = time.Minute
+)
 
-// mergedCache keeps the merged order of recent federated queries, by the
-// snapshots they merged and the query: a list asked again before any of
-// its providers changed is not merged and sorted again.
+// mergedCache keeps the merged order of recent federated queries: one
+// entry per query (driver, providers, filters, sort), for the snapshots it
+// merged (gen). A list asked again before any of its providers changed is
+// not merged and sorted again; a newer merge of the query replaces it.
 type mergedCache struct {
 	mu    sync.Mutex
-	order []string // oldest first
-	m     map[string][]FederatedImage
+	order []string // query keys, oldest first
+	m     map[string]mergedList
 }
 
-func (c *mergedCache) get(key string) ([]FederatedImage, bool) {
+type mergedList struct {
+	gen    string
+	images []FederatedImage
+	at     time.Time
+}
+
+func (c *mergedCache) get(query, gen string, now time.Time) ([]FederatedImage, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.m[key]
-	return v, ok
+	v, ok := c.m[query]
+	if !ok || v.gen != gen || now.Sub(v.at) > mergedCacheAge {
+		return nil, false
+	}
+	return v.images, true
 }
 
-func (c *mergedCache) put(key string, v []FederatedImage) {
+func (c *mergedCache) put(query, gen string, images []FederatedImage, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string][]FederatedImage{}
+		c.m = map[string]mergedList{}
 	}
-	if _, ok := c.m[key]; ok {
-		return
+	if _, ok := c.m[query]; ok {
+		c.order = slices.DeleteFunc(c.order, func(k string) bool { return k == query })
 	}
-	if len(c.order) >= mergedCacheSize {
+	for len(c.order) > 0 && (len(c.order) >= mergedCacheSize || now.Sub(c.m[c.order[0]].at) > mergedCacheAge) {
 		delete(c.m, c.order[0])
 		c.order = c.order[1:]
 	}
-	c.order = append(c.order, key)
-	c.m[key] = v
+	c.order = append(c.order, query)
+	c.m[query] = mergedList{gen: gen, images: images, at: now}
 }
 
 // ProvidersOf expands a federated provider selection for a driver: "*"
@@ -237,11 +252,11 @@ func (g *Gateway) QueryImagesAcross(ctx context.Context, driver string, provider
 		}
 		out.Generation = b.String()
 	}
-	mkey := ""
+	mkey, now := "", time.Now()
 	if out.Generation != "" {
-		mkey = fmt.Sprintf("%s|%s|%v|%s", t.Driver, out.Generation, q, model.FormatSort(o.Sort))
+		mkey = fmt.Sprintf("%s|%s|%v|%s", t.Driver, strings.Join(providers, ","), q, model.FormatSort(o.Sort))
 	}
-	if merged, ok := g.merged.get(mkey); ok && mkey != "" {
+	if merged, ok := g.merged.get(mkey, out.Generation, now); ok && mkey != "" {
 		all = merged // shared: read only
 	} else {
 		for i, p := range providers {
@@ -255,7 +270,7 @@ func (g *Gateway) QueryImagesAcross(ctx context.Context, driver string, provider
 			return cmp.Or(model.CompareImages(o.Sort, a.Image, b.Image), cmp.Compare(a.Provider, b.Provider))
 		})
 		if mkey != "" {
-			g.merged.put(mkey, all)
+			g.merged.put(mkey, out.Generation, all, now)
 		}
 	}
 	out.Total = len(all)
