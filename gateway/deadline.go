@@ -63,6 +63,7 @@ type CallTrace struct {
 	provider string
 	dl       context.Context
 	cancel   context.CancelFunc
+	ended    bool // the request was answered: calls make their own deadlines
 }
 
 type traceKey struct{}
@@ -83,6 +84,8 @@ func (t *CallTrace) start(parent context.Context, c CallInfo, timeout time.Durat
 	defer t.mu.Unlock()
 	t.last = c
 	switch {
+	case t.ended:
+		return nil, false
 	case t.dl != nil && t.parent == parent && t.provider == c.Provider:
 		return t.dl, true
 	case t.dl != nil:
@@ -96,9 +99,14 @@ func (t *CallTrace) start(parent context.Context, c CallInfo, timeout time.Durat
 	return t.dl, true
 }
 
+// end releases the request's deadline: the request was answered. Work
+// that outlives its request must not run on the request's context (it
+// takes context.WithoutCancel and its own deadline); a call made after
+// end gets a deadline of its own.
 func (t *CallTrace) end() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.ended = true
 	if t.cancel != nil {
 		t.cancel()
 	}
