@@ -15,8 +15,8 @@ import (
 
 // Idempotent creates. Before a Session asks the cloud for a new image it
 // records an intent: the id the job following the image will have, also
-// given to the driver as model.CreateImage.Token (EC2 tags the image with
-// it). The intent goes once the job is recorded or the cloud refused the
+// given to the driver as model.CreateImage.Token (which every driver here
+// keeps with the image: docs/drivers.md, CreateFinder). The intent goes once the job is recorded or the cloud refused the
 // create. One left behind, because the gateway was killed mid-create or the
 // cloud's answer was lost, is reconciled: the driver's CreateFinder looks
 // for the image carrying the token; found, it gets its job (with the

@@ -82,8 +82,10 @@ type CreateImage struct {
 	Options map[string]string
 	// Token is the gateway's id for this create (the job that will follow
 	// it). A driver that can keeps it with the new image (EC2: the tag
-	// imagegw:job) so that, after the gateway died mid-create,
-	// drivers.CreateFinder finds what was made.
+	// imagegw:job; OpenStack: the Glance property imagegw_job; vSphere: the
+	// template's extraConfig imagegw.job; Triton: the tag imagegw_job; the
+	// mock: its record) so that, after the gateway died mid-create or lost
+	// the answer, drivers.CreateFinder finds what was made.
 	Token string
 }
 

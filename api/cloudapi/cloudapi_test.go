@@ -313,6 +313,35 @@ func TestListImages(t *testing.T) {
 	want(t, a.do("GET", "/alice/images?state=bogus", nil), 409, "InvalidArgument")
 }
 
+// TestListImagesByTag: tag.KEY=VALUE selects the images whose tag has that
+// value (as upstream CloudAPI; the triton driver finds the image of a
+// create by its imagegw_job tag so), strings, numbers and booleans alike.
+func TestListImagesByTag(t *testing.T) {
+	e := setup(t, "")
+	a := e.alice
+	r := a.do("POST", "/alice/images", map[string]any{"machine": inst1UUID, "name": "tagged", "version": "1.0.0",
+		"tags": map[string]any{"role": "web", "n": 3, "on": true}})
+	want(t, r, 201, "")
+	var created map[string]any
+	r.json(t, &created)
+	for _, tc := range []struct {
+		query string
+		n     int
+	}{
+		{"tag.role=web", 1}, {"tag.role=db", 0}, {"tag.n=3", 1}, {"tag.on=true", 1}, {"tag.on=false", 0},
+		{"tag.role=web&tag.n=3", 1}, {"tag.role=web&tag.n=4", 0}, {"tag.other=web", 0},
+	} {
+		r := a.do("GET", "/alice/images?state=all&"+tc.query, nil)
+		want(t, r, 200, "")
+		var l []map[string]any
+		r.json(t, &l)
+		if len(l) != tc.n || tc.n == 1 && l[0]["id"] != created["id"] {
+			t.Errorf("?%s: %d images %v, want %d (the tagged one)", tc.query, len(l), l, tc.n)
+		}
+	}
+	want(t, a.do("GET", "/alice/images?tag.=x", nil), 409, "InvalidArgument")
+}
+
 func TestGetImage(t *testing.T) {
 	e := setup(t, "")
 	a := e.alice

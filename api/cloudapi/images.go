@@ -187,6 +187,7 @@ func (c *call) render(img model.Image, id string) imageJSON {
 type imageFilter struct {
 	name, version, os, owner, typ, state string
 	public                               *bool
+	tags                                 map[string]string // tag.KEY=VALUE
 }
 
 func matchTilde(want, got string) bool {
@@ -233,6 +234,21 @@ func (c *call) imageFilter() (imageFilter, error) {
 			return fl, invalidArg("public must be true or false, not " + p)
 		}
 	}
+	// tag.KEY=VALUE, as upstream: images whose tag KEY has that value (a
+	// boolean or number tag as its JSON text).
+	for k := range c.in {
+		key, ok := strings.CutPrefix(k, "tag.")
+		if !ok {
+			continue
+		}
+		if key == "" {
+			return fl, invalidArg("tag. needs a tag name: tag.NAME=VALUE")
+		}
+		if fl.tags == nil {
+			fl.tags = map[string]string{}
+		}
+		fl.tags[key] = c.in.str(k)
+	}
 	return fl, nil
 }
 
@@ -265,6 +281,7 @@ func (fl imageFilter) pushdown() model.ImageQuery {
 	if fl.version != "" && !strings.HasPrefix(fl.version, "~") && fl.version != "1.0.0" {
 		q.Version = fl.version // 1.0.0 is also the version of images without one
 	}
+	q.Tags = fl.tags // the cloud's tags or the overlay's, as rendered
 	return q
 }
 

@@ -51,6 +51,10 @@ type storedImage struct {
 	ReadyAt time.Time `json:",omitempty"`
 	// Fail makes the image end FAILED instead.
 	Fail bool `json:",omitempty"`
+	// Token is the gateway's token for the create that made the image
+	// (model.CreateImage.Token), for FindCreated; the tokens namespace maps
+	// it back to the image.
+	Token string `json:",omitempty"`
 }
 
 // Provider is one mock provider: its own copy of the dataset.
@@ -100,6 +104,9 @@ func Open(ctx context.Context, cfg model.ProviderConfig, env drivers.Env) (drive
 }
 
 func (p *Provider) metaNS() string { return "mock/" + p.name + "/meta" }
+
+// tokensNS maps a create's token to the id of the image it made.
+func (p *Provider) tokensNS() string { return "mock/" + p.name + "/tokens" }
 
 // seed writes the dataset once, and (re)writes the synthetic images when
 // their count changed.
@@ -199,6 +206,7 @@ var (
 	_ drivers.InstanceLister    = (*Driver)(nil)
 	_ drivers.CredentialChecker = (*Driver)(nil)
 	_ drivers.FeatureReporter   = (*Driver)(nil)
+	_ drivers.CreateFinder      = (*Driver)(nil)
 )
 
 // CheckCredentials accepts only mockuser/mockpassword.
@@ -347,12 +355,39 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	if !inst.CanCreateImage {
 		return model.Image{}, model.Errorf(model.FailedPrecondition, "instance %s does not allow image creation", inst.ID)
 	}
-	return d.newImage(ctx, req.Name, req.Description, inst.ImageID, d.p.failInst[inst.ID])
+	return d.newImage(ctx, req.Name, req.Description, inst.ImageID, d.p.failInst[inst.ID], req.Token)
+}
+
+// FindCreated returns the caller's image made by the create with token, or
+// model.NotFound (none, deleted since, or another user's).
+func (d *Driver) FindCreated(ctx context.Context, token string) (model.Image, error) {
+	if err := d.CheckCredentials(ctx); err != nil {
+		return model.Image{}, err
+	}
+	var s storedImage
+	err := d.p.st.View(ctx, func(tx store.Tx) error {
+		id, err := tx.Get(d.p.tokensNS(), token)
+		if err != nil {
+			return err
+		}
+		s, err = d.load(tx, string(id))
+		return err
+	})
+	if err == nil && (s.Token != token || s.Image.OwnerID != d.creds.User) {
+		err = model.Errorf(model.NotFound, "")
+	}
+	if model.IsNotFound(err) {
+		return model.Image{}, model.Errorf(model.NotFound, "no image of %s was made by create %s", d.creds.User, token)
+	}
+	if err != nil {
+		return model.Image{}, err
+	}
+	return d.view(s), nil
 }
 
 // newImage stores a new PENDING image whose architecture is that of the
-// image archOf.
-func (d *Driver) newImage(ctx context.Context, name, desc, archOf string, fail bool) (model.Image, error) {
+// image archOf, made by the create with token ("": none).
+func (d *Driver) newImage(ctx context.Context, name, desc, archOf string, fail bool, token string) (model.Image, error) {
 	var out storedImage
 	err := d.p.st.Update(ctx, func(tx store.Tx) error {
 		arch := ""
@@ -377,9 +412,15 @@ func (d *Driver) newImage(ctx context.Context, name, desc, archOf string, fail b
 				Visibility: model.VisibilityPrivate, DiskFormat: "raw"},
 			ReadyAt: now.Add(d.p.delay),
 			Fail:    fail,
+			Token:   token,
 		}
 		if err := addCount(tx, d.p, 1); err != nil {
 			return err
+		}
+		if token != "" {
+			if err := tx.Put(d.p.tokensNS(), token, []byte(id)); err != nil {
+				return err
+			}
 		}
 		return putImage(tx, d.p.ns, out)
 	})
@@ -396,11 +437,17 @@ func (d *Driver) DeleteImage(ctx context.Context, id string) error {
 		return err
 	}
 	return d.p.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := d.load(tx, id); err != nil {
+		s, err := d.load(tx, id)
+		if err != nil {
 			return err
 		}
 		if err := addCount(tx, d.p, -1); err != nil {
 			return err
+		}
+		if s.Token != "" {
+			if err := tx.Delete(d.p.tokensNS(), s.Token); err != nil && !model.IsNotFound(err) {
+				return err
+			}
 		}
 		return tx.Delete(d.p.ns, id)
 	})
@@ -459,7 +506,7 @@ func (d *Driver) CloneImage(ctx context.Context, req model.CloneImage) (model.Im
 	if desc == "" {
 		desc = src.Description
 	}
-	return d.newImage(ctx, name, desc, src.ID, false)
+	return d.newImage(ctx, name, desc, src.ID, false, "")
 }
 
 // CopyImage copies an image from another mock provider into this one.

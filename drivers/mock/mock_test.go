@@ -200,3 +200,40 @@ func TestSettingsAreStrict(t *testing.T) {
 		t.Errorf("unknown key: %v, want InvalidArgument", err)
 	}
 }
+
+// TestFindCreated: the image a create made is found by the create's token
+// after a restart (the gateway reconciles creates at its start), and no
+// longer once it is deleted.
+func TestFindCreated(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "imagegw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := connect(t, openProvider(t, st, map[string]any{"create_delay": "0s"}))
+	img, err := d.CreateImage(ctx, model.CreateImage{InstanceID: "inst1", Name: "a", Token: "job-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateImage(ctx, model.CreateImage{InstanceID: "inst1", Name: "b"}); err != nil { // no token
+		t.Fatal(err)
+	}
+	st.Close()
+
+	d = connect(t, openProvider(t, openStore(t, dir), nil))
+	f := d.(drivers.CreateFinder)
+	got, err := f.FindCreated(ctx, "job-1")
+	if err != nil || got.ID != img.ID || got.Name != "a" || got.State != model.ImageAvailable {
+		t.Fatalf("FindCreated(job-1) after restart = %+v, %v; want %s, AVAILABLE", got, err, img.ID)
+	}
+	if _, err := f.FindCreated(ctx, ""); !model.IsNotFound(err) {
+		t.Errorf("FindCreated(\"\") = %v, want NotFound (a create without token is not findable)", err)
+	}
+	if err := d.DeleteImage(ctx, img.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.FindCreated(ctx, "job-1"); !model.IsNotFound(err) {
+		t.Errorf("FindCreated(job-1) after delete = %+v, %v; want NotFound", got, err)
+	}
+}

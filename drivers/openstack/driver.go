@@ -3,6 +3,7 @@ package openstack
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ var (
 	_ drivers.InstanceLister    = (*Driver)(nil)
 	_ drivers.CredentialChecker = (*Driver)(nil)
 	_ drivers.FeatureReporter   = (*Driver)(nil)
+	_ drivers.CreateFinder      = (*Driver)(nil)
 )
 
 func (d *Driver) clients(ctx context.Context) (*clients, error) {
@@ -146,9 +148,12 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 	if name == "" {
 		name = fmt.Sprintf("%s-snapshot-%s", req.InstanceID, time.Now().UTC().Format("20060102T150405Z"))
 	}
-	opts := servers.CreateImageOpts{Name: name}
+	opts := servers.CreateImageOpts{Name: name, Metadata: map[string]string{}}
 	if req.Description != "" {
-		opts.Metadata = map[string]string{"description": req.Description}
+		opts.Metadata["description"] = req.Description
+	}
+	if req.Token != "" { // Nova makes it a property of the Glance image, for FindCreated
+		opts.Metadata[TokenProperty] = req.Token
 	}
 	id, err := servers.CreateImage(ctx, c.compute, req.InstanceID, opts).ExtractImageID()
 	if err != nil {
@@ -164,6 +169,66 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 		return model.Image{}, err
 	}
 	return img, nil
+}
+
+// TokenProperty is the Glance image property CreateImage sets (through
+// Nova's createImage metadata) to the gateway's token for the create (its
+// job id), for FindCreated. Glance accepts it as a custom property and
+// filters on it.
+const TokenProperty = "imagegw_job"
+
+// FindCreated returns the image of the caller's project whose TokenProperty
+// is token, or model.NotFound. Glance filters (one request: the project's
+// images with that property, the oldest first, at most one): a snapshot of
+// a server booted from the found image inherits its properties, the
+// token too, but is younger.
+func (d *Driver) FindCreated(ctx context.Context, token string) (model.Image, error) {
+	c, err := d.clients(ctx)
+	if err != nil {
+		return model.Image{}, err
+	}
+	if token == "" {
+		return model.Image{}, model.Errorf(model.NotFound, "no image has an empty %s", TokenProperty)
+	}
+	opts := propertyListOpts{ListOpts: images.ListOpts{Owner: c.project, Limit: 1, Sort: "created_at:asc"},
+		property: TokenProperty, value: token}
+	var found *images.Image
+	err = images.List(c.image, opts).EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+		imgs, err := images.ExtractImages(page)
+		for i := range imgs {
+			if imgs[i].Owner == c.project && imgs[i].Properties[TokenProperty] == token {
+				found = &imgs[i]
+			}
+		}
+		return false, err // the first page (of one) is all
+	})
+	if err != nil {
+		return model.Image{}, mapError(err, "finding the image of create %s", token)
+	}
+	if found == nil {
+		return model.Image{}, model.Errorf(model.NotFound, "no image of project %s has %s=%s", c.project, TokenProperty, token)
+	}
+	return toImage(found), nil
+}
+
+// propertyListOpts is Glance's image list with a filter on one custom
+// property (Glance v2 filters on any property given as a query parameter;
+// gophercloud's ListOpts has no field for it).
+type propertyListOpts struct {
+	images.ListOpts
+	property, value string
+}
+
+func (o propertyListOpts) ToImageListQuery() (string, error) {
+	q, err := o.ListOpts.ToImageListQuery()
+	if err != nil {
+		return "", err
+	}
+	sep := "&"
+	if q == "" {
+		sep = "?"
+	}
+	return q + sep + url.QueryEscape(o.property) + "=" + url.QueryEscape(o.value), nil
 }
 
 // DeleteImage deletes a Glance image.

@@ -343,6 +343,9 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 			body[k] = v
 		}
 	}
+	if req.Token != "" {
+		body["tags"] = map[string]any{TokenTag: req.Token}
+	}
 	var im image
 	err := d.do(ctx, "creating an image from machine "+req.InstanceID, func(ctx context.Context, c *client.Client) error {
 		return call(ctx, c, http.MethodPost, "images", nil, body, &im)
@@ -355,6 +358,46 @@ func (d *Driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 		out.State = model.ImagePending
 	}
 	return out, nil
+}
+
+// TokenTag is the tag CreateImage gives a new image (CreateImageFromMachine's
+// tags), whose value is the gateway's token for the create (its job id),
+// for FindCreated.
+const TokenTag = "imagegw_job"
+
+// FindCreated returns the account's image tagged TokenTag=token, or
+// model.NotFound: one ListImages filtered by CloudAPI (owner the account,
+// tag.imagegw_job=token, every state), the oldest if several.
+func (d *Driver) FindCreated(ctx context.Context, token string) (model.Image, error) {
+	if token == "" {
+		return model.Image{}, model.Errorf(model.NotFound, "no image has an empty %s tag", TokenTag)
+	}
+	self, err := d.accountID(ctx)
+	if err != nil {
+		return model.Image{}, err
+	}
+	q := url.Values{"state": {"all"}, "owner": {self}, "tag." + TokenTag: {token}}
+	var raw []image
+	err = d.do(ctx, "finding the image of create "+token, func(ctx context.Context, c *client.Client) error {
+		return call(ctx, c, http.MethodGet, "images", q, nil, &raw)
+	})
+	if err != nil {
+		return model.Image{}, err
+	}
+	var found *model.Image
+	for _, im := range raw {
+		img := im.toModel()
+		if !strings.EqualFold(img.OwnerID, self) || img.Tags[TokenTag] != token { // CloudAPI filtered; not another's
+			continue
+		}
+		if found == nil || img.Created.Before(found.Created) {
+			found = &img
+		}
+	}
+	if found == nil {
+		return model.Image{}, model.Errorf(model.NotFound, "no image of the account is tagged %s=%s", TokenTag, token)
+	}
+	return *found, nil
 }
 
 // DeleteImage deletes an image (DeleteImage).

@@ -34,6 +34,7 @@ var (
 	_ drivers.InstanceLister    = (*driver)(nil)
 	_ drivers.CredentialChecker = (*driver)(nil)
 	_ drivers.FeatureReporter   = (*driver)(nil)
+	_ drivers.CreateFinder      = (*driver)(nil)
 )
 
 // Option names of model.CreateImage.Options.
@@ -284,6 +285,9 @@ func (d *driver) finishClone(ctx context.Context, st *state, c clone, ref types.
 	if err != nil || vm.Config == nil {
 		return d.p.pending.remove(ctx, c.ID)
 	}
+	// The token (extraConfig) cannot be set here: a template can be
+	// reconfigured only in its name and annotation. vCenter applies the
+	// clone spec's extraConfig.
 	if c.Description != "" && vm.Config.Annotation != c.Description {
 		if err := d.reconfigure(ctx, st, ref, types.VirtualMachineConfigSpec{Annotation: c.Description}); err != nil {
 			return err
@@ -374,7 +378,7 @@ func (d *driver) CreateImage(ctx context.Context, req model.CreateImage) (model.
 		if name == "" {
 			name = vm.Name + "-image-" + newID[:8]
 		}
-		c := clone{ID: newID, Name: name, Description: req.Description, Source: srcID, Started: time.Now().UTC()}
+		c := clone{ID: newID, Name: name, Description: req.Description, Source: srcID, Started: time.Now().UTC(), Token: req.Token}
 		spec := types.VirtualMachineCloneSpec{
 			Location: types.VirtualMachineRelocateSpec{Pool: vm.ResourcePool},
 			Template: true,
@@ -395,6 +399,9 @@ func (d *driver) startClone(ctx context.Context, st *state, src, folder types.Ma
 	}
 	spec.Config.InstanceUuid = c.ID
 	spec.Config.Annotation = c.Description
+	// The create's token, or none: a clone would otherwise inherit the
+	// source's (vCenter copies extraConfig).
+	spec.Config.ExtraConfig = tokenConfig(c.Token)
 	if err := d.p.pending.put(ctx, c); err != nil {
 		return model.Image{}, err
 	}
@@ -426,7 +433,10 @@ func (d *driver) markAsTemplate(ctx context.Context, st *state, vm mo.VirtualMac
 	if req.Description != "" {
 		spec.Annotation = req.Description
 	}
-	if spec.Name != "" || spec.Annotation != "" {
+	if req.Token != "" {
+		spec.ExtraConfig = tokenConfig(req.Token)
+	}
+	if spec.Name != "" || spec.Annotation != "" || spec.ExtraConfig != nil {
 		if err := d.reconfigure(ctx, st, vm.Self, spec); err != nil {
 			return model.Image{}, err
 		}
@@ -439,6 +449,141 @@ func (d *driver) markAsTemplate(ctx context.Context, st *state, vm mo.VirtualMac
 		return model.Image{}, err
 	}
 	return d.withProfiles(toImage(out, st.dc.name)), nil
+}
+
+// TokenKey is the extraConfig key a new template carries (set by the clone,
+// or by the reconfigure before mark_as_template) whose value is the
+// gateway's token for the create (its job id), for FindCreated.
+const TokenKey = "imagegw.job"
+
+// tokenConfig sets TokenKey to token; "" removes it.
+func tokenConfig(token string) []types.BaseOptionValue {
+	return []types.BaseOptionValue{&types.OptionValue{Key: TokenKey, Value: token}}
+}
+
+// tokenOf is vm's TokenKey value, "" without one (config.extraConfig read).
+func tokenOf(vm mo.VirtualMachine) string {
+	if vm.Config == nil {
+		return ""
+	}
+	for _, o := range vm.Config.ExtraConfig {
+		if ov := o.GetOptionValue(); ov != nil && ov.Key == TokenKey {
+			s, _ := ov.Value.(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// FindCreated returns the image made by the create with token, or
+// model.NotFound. A clone this gateway recorded with the token is that
+// image, while it runs or after it failed. Otherwise (the clone's answer
+// was lost, or the record went) it is the datacenter's template whose
+// extraConfig has TokenKey = token: one retrieval of which VMs are
+// templates over the session's view, one of the templates' extraConfig;
+// vSphere cannot filter on a value, so the match is here. VMs deployed from
+// the template and clones of it made outside the gateway inherit the key:
+// only templates count, the oldest first.
+func (d *driver) FindCreated(ctx context.Context, token string) (model.Image, error) {
+	if token == "" {
+		return model.Image{}, model.Errorf(model.NotFound, "no image has an empty %s", TokenKey)
+	}
+	var img model.Image
+	err := d.do(ctx, func(ctx context.Context, st *state) error {
+		clones, err := d.p.pending.list(ctx)
+		if err != nil {
+			return err
+		}
+		var rec *clone
+		alias := map[string]string{}
+		for i, c := range clones {
+			if c.Token == token {
+				rec = &clones[i]
+			}
+			if c.Actual != "" {
+				alias[c.Actual] = c.ID
+			}
+		}
+		if rec != nil && (rec.Task != "" || rec.Failed) {
+			img, err = d.getImage(ctx, st, rec.ID)
+			return err
+		}
+		ref, found, err := findToken(ctx, st, token)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return model.Errorf(model.NotFound, "no template of datacenter %s has %s=%s", st.dc.name, TokenKey, token)
+		}
+		if rec != nil {
+			// The clone was sent but its task not recorded (the gateway
+			// stopped, or the answer was lost): this is its template.
+			if err := d.finishClone(ctx, st, *rec, ref); err != nil {
+				return err
+			}
+		}
+		var vm mo.VirtualMachine
+		if err := st.collector().RetrieveOne(ctx, ref, vmProps, &vm); err != nil {
+			return err
+		}
+		img = toImage(vm, st.dc.name)
+		if id, ok := alias[img.ID]; ok {
+			img.ID = id
+		}
+		img = d.withProfiles(img)
+		return nil
+	})
+	return img, err
+}
+
+// findToken finds the oldest template of st's datacenter whose TokenKey is
+// token.
+func findToken(ctx context.Context, st *state, token string) (types.ManagedObjectReference, bool, error) {
+	var vms []mo.VirtualMachine
+	for attempt := 1; ; attempt++ {
+		vms = vms[:0]
+		if err := st.vmView.Retrieve(ctx, []string{"VirtualMachine"}, []string{"config.template"}, &vms); err != nil {
+			return types.ManagedObjectReference{}, false, err
+		}
+		refs := make([]types.ManagedObjectReference, 0, len(vms))
+		for _, vm := range vms {
+			if isTemplate(vm) {
+				refs = append(refs, vm.Self)
+			}
+		}
+		if len(refs) == 0 {
+			return types.ManagedObjectReference{}, false, nil
+		}
+		vms = vms[:0]
+		err := st.collector().Retrieve(ctx, refs, []string{"config.template", "config.createDate", "config.extraConfig"}, &vms)
+		if err == nil {
+			break
+		}
+		if attempt == 3 || codeOf(err) != model.NotFound {
+			return types.ManagedObjectReference{}, false, err
+		}
+		// A template went between the two reads: read again.
+	}
+	var best *mo.VirtualMachine
+	for i, vm := range vms {
+		if !isTemplate(vm) || tokenOf(vm) != token {
+			continue
+		}
+		if best == nil || created(vm).Before(created(*best)) {
+			best = &vms[i]
+		}
+	}
+	if best == nil {
+		return types.ManagedObjectReference{}, false, nil
+	}
+	return best.Self, true, nil
+}
+
+func created(vm mo.VirtualMachine) time.Time {
+	if vm.Config == nil || vm.Config.CreateDate == nil {
+		return time.Time{}
+	}
+	return *vm.Config.CreateDate
 }
 
 // DeleteImage destroys a template (Destroy_Task, waited for), or forgets a

@@ -1,6 +1,7 @@
 package vsphere
 
 import (
+	"context"
 	"time"
 
 	"github.com/imagegw/imagegw/drivers"
@@ -12,4 +13,11 @@ func SetSessionIdle(p drivers.Provider, d time.Duration) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
 	pp.idle = d
+}
+
+// RecordUnstartedClone records a clone of image id named name by the create
+// with token whose task is not known, as a gateway that stopped right after
+// sending CloneVM_Task leaves it.
+func RecordUnstartedClone(p drivers.Provider, id, name, source, token string) error {
+	return p.(*provider).pending.put(context.Background(), clone{ID: id, Name: name, Source: source, Started: time.Now().UTC(), Token: token})
 }

@@ -32,6 +32,9 @@ type clone struct {
 	// not apply the one the clone asked for: the record then stays as an
 	// alias, so the image keeps its id.
 	Actual string `json:"actual,omitempty"`
+	// Token is the gateway's token for the create (model.CreateImage.Token),
+	// also kept in the template's extraConfig (TokenKey), for FindCreated.
+	Token string `json:"token,omitempty"`
 }
 
 // image is how a clone record shows as an image.
