@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/imagegw/imagegw/model"
 )
 
 // Response is an HTTP answer, read whole.
@@ -60,5 +63,46 @@ func (r Response) Decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decoding %.300s: %v", r.Body, err)
+	}
+}
+
+// Job is a job as the native front's JSON shows it.
+type Job struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+	Error string `json:"error"`
+	Image struct {
+		ID string `json:"id"`
+	} `json:"image"`
+}
+
+// WaitForOnlyJob polls GET api/jobs (api is a native front's /api URL,
+// with its selection) as user until the caller's one job has ended, and
+// returns it. More than one job, or none ended within timeout, fails t.
+func WaitForOnlyJob(t testing.TB, api, user, pass string, timeout, poll time.Duration) Job {
+	t.Helper()
+	var job Job
+	for deadline := time.Now().Add(timeout); ; {
+		var list struct {
+			Jobs []struct {
+				Job Job `json:"job"`
+			} `json:"jobs"`
+		}
+		r := Call(t, "GET", api+"/jobs?format=json", user, pass, nil)
+		r.Want(t, "GET /jobs", 200)
+		r.Decode(t, &list)
+		if len(list.Jobs) > 1 {
+			t.Fatalf("%d jobs, want one: %+v", len(list.Jobs), list.Jobs)
+		}
+		if len(list.Jobs) == 1 {
+			job = list.Jobs[0].Job
+			if job.State == model.JobFailed || job.State == model.JobSucceeded {
+				return job
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ended job after %v: %+v", timeout, job)
+		}
+		time.Sleep(poll)
 	}
 }

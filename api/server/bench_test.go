@@ -36,13 +36,19 @@ func (d *discard) WriteHeader(s int) { d.status = s }
 
 func benchHandler(b *testing.B, images int) http.Handler {
 	b.Helper()
+	return benchHandlerConfig(b, "mock_images: "+itoa(images)+"\n")
+}
+
+// benchHandlerConfig is the whole server over a gateway configured by yaml.
+func benchHandlerConfig(b *testing.B, yaml string) http.Handler {
+	b.Helper()
 	dir := b.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "imagegw.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	cfg, err := gateway.ParseConfig(strings.NewReader("mock_images: " + itoa(images) + "\n"))
+	cfg, err := gateway.ParseConfig(strings.NewReader(yaml))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -139,25 +145,10 @@ func BenchmarkServeSmallList(b *testing.B) {
 // BenchmarkServeFederatedList serves GET /api;driver=mock;provider=*/images
 // over two mock providers of 5,000 synthetic images each, in-process.
 func BenchmarkServeFederatedList(b *testing.B) {
-	dir := b.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(dir, "imagegw.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	cfg, err := gateway.ParseConfig(strings.NewReader(`providers:
+	h := benchHandlerConfig(b, `providers:
   - {name: a, driver: mock, synthetic_images: 5000}
   - {name: b, driver: mock, synthetic_images: 5000}
-`))
-	if err != nil {
-		b.Fatal(err)
-	}
-	gw, err := gateway.New(context.Background(), cfg, gateway.Options{Store: st, DataDir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { gw.Close() })
-	h := server.New(gw, server.Options{})
+`)
 	const path = "/api;driver=mock;provider=*/images?format=json&sort=name"
 	serve(b, h, path, 200)
 	b.ReportAllocs()

@@ -193,38 +193,7 @@ providers:
 		}
 	}
 
-	type jobJSON struct {
-		ID    string `json:"id"`
-		State string `json:"state"`
-		Error string `json:"error"`
-		Image struct {
-			ID string `json:"id"`
-		} `json:"image"`
-	}
-	var job jobJSON
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		var list struct {
-			Jobs []struct {
-				Job jobJSON `json:"job"`
-			} `json:"jobs"`
-		}
-		r := call(t, "GET", api+"/jobs?format=json", user, pass, nil)
-		r.Want(t, "GET /jobs", 200)
-		r.Decode(t, &list)
-		if len(list.Jobs) > 1 {
-			t.Fatalf("%d jobs for one create: %+v", len(list.Jobs), list.Jobs)
-		}
-		if len(list.Jobs) == 1 {
-			job = list.Jobs[0].Job
-			if job.State == model.JobFailed || job.State == model.JobSucceeded {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no finished job for image %s after 60s: %+v", made.ID, job)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	job := apitest.WaitForOnlyJob(t, api, user, pass, 60*time.Second, 200*time.Millisecond)
 	if job.State != model.JobSucceeded || job.Image.ID != made.ID {
 		t.Errorf("job = %+v; want SUCCEEDED following image %s", job, made.ID)
 	}

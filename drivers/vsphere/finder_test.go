@@ -225,38 +225,7 @@ providers:
 		t.Fatalf("POST /images through the lossy proxy: %d %s; want a 5xx (the answer was lost)", r.Status, r.Body)
 	}
 
-	type jobJSON struct {
-		ID    string `json:"id"`
-		State string `json:"state"`
-		Error string `json:"error"`
-		Image struct {
-			ID string `json:"id"`
-		} `json:"image"`
-	}
-	var job jobJSON
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		var list struct {
-			Jobs []struct {
-				Job jobJSON `json:"job"`
-			} `json:"jobs"`
-		}
-		r := call(t, "GET", api+"/jobs?format=json", simUser, simPass)
-		r.Want(t, "GET /jobs", 200)
-		r.Decode(t, &list)
-		if len(list.Jobs) > 1 {
-			t.Fatalf("%d jobs for one create: %+v", len(list.Jobs), list.Jobs)
-		}
-		if len(list.Jobs) == 1 {
-			job = list.Jobs[0].Job
-			if job.State == model.JobFailed || job.State == model.JobSucceeded {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no finished job after 30s: %+v", job)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	job := apitest.WaitForOnlyJob(t, api, simUser, simPass, 30*time.Second, 50*time.Millisecond)
 	if job.State != model.JobSucceeded {
 		t.Fatalf("job = %+v; want SUCCEEDED", job)
 	}
