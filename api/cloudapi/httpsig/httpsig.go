@@ -247,7 +247,8 @@ func ParseAuthorization(h string) (Params, error) {
 			return Params{}, invalidHeader("malformed Authorization header: %s missing", need.name)
 		}
 	}
-	raw, err := base64.StdEncoding.DecodeString(sig)
+	// Strict: one signature has one encoding (no other trailing bits).
+	raw, err := base64.StdEncoding.Strict().DecodeString(sig)
 	if err != nil {
 		return Params{}, invalidHeader("malformed Authorization header: signature is not base64")
 	}

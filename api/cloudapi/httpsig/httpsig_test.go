@@ -425,3 +425,17 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// A signature has one base64 spelling: the same bytes written with other
+// trailing bits ("…Cw==" as "…C0==") are refused, so that a signed
+// request cannot be replayed under another Authorization header.
+func TestSignatureBase64IsCanonical(t *testing.T) {
+	const canonical = `Signature keyId="/testuser/keys/b4:74:15:b9:c3:7f:ea:d2:f8:3d:54:8b:e4:c9:8f:d0",algorithm="ed25519-sha512",headers="date",signature="DUTF16b0CTlC3oDkzc9UZsNu8lqRriUe7XlkK0R89Xu/IKIXyUNERd/suWO5gWwzYR4CjUKLZAHDOytiP4uUCw=="`
+	if _, err := ParseAuthorization(canonical); err != nil {
+		t.Fatalf("the vector's header: %v", err)
+	}
+	other := strings.Replace(canonical, `uUCw==`, `uUC0==`, 1)
+	if _, err := ParseAuthorization(other); err == nil {
+		t.Error("a non-canonical base64 signature was accepted")
+	}
+}
