@@ -3,8 +3,6 @@ package gateway
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"sort"
 	"strconv"
@@ -136,8 +134,7 @@ func pageOf[T any](items []T, l pageable[T], o model.ListOptions) (Page[T], erro
 	}
 	if o.Limit > 0 && end < len(rows) {
 		last := rows[end-1]
-		b, _ := json.Marshal(cursor{Sort: model.FormatSort(keys), Values: last.vals, ID: last.id})
-		p.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+		p.NextCursor = cursor{Sort: model.FormatSort(keys), Values: last.vals, ID: last.id}.encode()
 	}
 	return p, nil
 }

@@ -180,6 +180,11 @@ func encodeCursor(keys []model.SortKey, img *model.Image, provider string) strin
 	for _, k := range keys {
 		c.Values = append(c.Values, img.SortValue(k.Field))
 	}
+	return c.encode()
+}
+
+// encode is the cursor as a NextCursor: opaque, URL-safe.
+func (c cursor) encode() string {
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
